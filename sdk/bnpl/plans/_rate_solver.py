@@ -1,0 +1,183 @@
+"""Root finding for the equation of value: sum of a_j / ((1 + f_j x) (1 + x)^e_j) = 0.
+
+Drawdowns are positive, repayments negative. ``e`` is time in base periods (possibly fractional),
+``f`` an Appendix J simple-interest fraction (0 elsewhere). Newton's method on floats does the work;
+when it fails (no convergence, leaves the domain) a bracketing scan plus bisection always finishes
+or proves that no rate above -100 % exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+__all__ = ["NoRootError", "solve_general", "solve_level"]
+
+_TOL = 1e-14
+_MAX_NEWTON = 60
+_SCAN = (-0.999999999999, -0.9999, -0.99, -0.9, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 3.0, 10.0, 100.0, 1e4, 1e6)
+
+
+class NoRootError(ArithmeticError):
+    """No rate above -100 % per period balances the flows."""
+
+
+Terms = list[tuple[float, float, float]]
+
+
+def _npv_general(terms: Terms, x: float) -> tuple[float, float]:
+    """NPV and its derivative at rate ``x``."""
+    log_v = -math.log1p(x)
+    v = 1.0 / (1.0 + x)
+    val = 0.0
+    der = 0.0
+    for a, e, f in terms:
+        w = a * math.exp(e * log_v) if e else a
+        if f:
+            den = 1.0 + f * x
+            term = w / den
+            val += term
+            der -= term * (e * v + f / den)
+        else:
+            val += w
+            der -= w * e * v
+    return val, der
+
+
+def _sign_scaled(terms: Terms, x: float) -> float:
+    """Sign-faithful NPV at ``x``, scaled by the largest term so no power overflows."""
+    log_v = -math.log1p(x)
+    logs: list[tuple[float, float]] = []
+    for a, e, f in terms:
+        if a == 0.0:
+            continue
+        den = 1.0 + f * x
+        logs.append((a, e * log_v - math.log(den)))
+    if not logs:
+        return 0.0
+    top = max(lg for _, lg in logs)
+    return math.fsum(a * math.exp(lg - top) for a, lg in logs)
+
+
+def _newton(evaluate: Callable[[float], tuple[float, float]], x0: float) -> float | None:
+    x = x0
+    for _ in range(_MAX_NEWTON):
+        try:
+            val, der = evaluate(x)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return None
+        if val == 0.0:
+            return x
+        if der == 0.0 or not math.isfinite(val) or not math.isfinite(der):
+            return None
+        nxt = x - val / der
+        if nxt <= -1.0:
+            nxt = (x - 1.0) / 2.0  # halve the distance to -100 % instead of leaving the domain
+        if abs(nxt - x) <= _TOL * max(1.0, abs(x)):
+            return nxt
+        x = nxt
+    return None
+
+
+def _bracketed(terms: Terms) -> float:
+    """Scan for a sign change, then bisect it to full float precision."""
+    prev_x = _SCAN[0]
+    prev_s = _sign_scaled(terms, prev_x)
+    for x in _SCAN[1:]:
+        s = _sign_scaled(terms, x)
+        if s == 0.0:
+            return x
+        if (s > 0.0) != (prev_s > 0.0) and prev_s != 0.0:
+            lo, hi, s_lo = prev_x, x, prev_s
+            for _ in range(200):
+                mid = (lo + hi) / 2.0
+                if mid in (lo, hi):
+                    break
+                s_mid = _sign_scaled(terms, mid)
+                if s_mid == 0.0:
+                    return mid
+                if (s_mid > 0.0) == (s_lo > 0.0):
+                    lo, s_lo = mid, s_mid
+                else:
+                    hi = mid
+            return (lo + hi) / 2.0
+        prev_x, prev_s = x, s
+    raise NoRootError("no rate above -100 % balances these drawdowns and repayments")
+
+
+def _guess(terms: Terms) -> float:
+    """First-order (simple-interest) estimate: sum a_j (1 - x e_j) = 0."""
+    total = 0.0
+    weighted = 0.0
+    for a, e, f in terms:
+        total += a
+        weighted += a * (e + f)
+    if weighted == 0.0:
+        return 0.01
+    x = total / weighted
+    return x if -0.9 < x < 10.0 else 0.01
+
+
+def solve_general(terms: Terms) -> float:
+    """The rate per base period that zeroes the NPV of ``terms`` ((amount, e, f) triples)."""
+    root = _newton(lambda x: _npv_general(terms, x), _guess(terms))
+    if root is not None and root > -1.0:
+        return root
+    return _bracketed(terms)
+
+
+def solve_level(
+    advance: float, payment: float, e0: float, n: int, f: float, deviations: list[tuple[float, float]]
+) -> float:
+    """Rate for ``advance`` at time 0 repaid by ``n`` payments of ``payment`` at e0, e0+1, ... e0+n-1,
+    each discounted also by 1/(1 + f x), plus sparse ``deviations`` (amount difference, time).
+
+    The level part is a geometric series summed in closed form, so an evaluation costs O(1) plus the
+    deviations, whatever n is.
+    """
+
+    def evaluate(x: float) -> tuple[float, float]:
+        if -1e-9 < x < 1e-9:
+            return _npv_general(_level_terms(advance, payment, e0, n, f, deviations), x)
+        log_v = -math.log1p(x)
+        v = 1.0 / (1.0 + x)
+        w = x * v  # 1 - v, exact to rounding
+        one_minus_vn = -math.expm1(n * log_v)
+        vn = 1.0 - one_minus_vn
+        g = one_minus_vn / w
+        k = (v - n * vn + (n - 1) * vn * v) / (w * w)
+        ve0 = math.exp(e0 * log_v)
+        s = payment * ve0 * g
+        ds = payment * ve0 * (e0 * g + k)
+        for d, e in deviations:
+            ve = math.exp(e * log_v)
+            s += d * ve
+            ds += d * e * ve
+        ds *= -v
+        if f:
+            den = 1.0 + f * x
+            return advance - s / den, -(ds / den - s * f / (den * den))
+        return advance - s, -ds
+
+    root = _newton(evaluate, _guess(_level_guess_terms(advance, payment, e0, n, f, deviations)))
+    if root is not None and root > -1.0:
+        return root
+    return _bracketed(_level_terms(advance, payment, e0, n, f, deviations))
+
+
+def _level_guess_terms(
+    advance: float, payment: float, e0: float, n: int, f: float, deviations: list[tuple[float, float]]
+) -> Terms:
+    # Two terms carry the same first-order information as the whole series: total and mean time.
+    total = payment * n + sum(d for d, _ in deviations)
+    mean_time = payment * n * (e0 + (n - 1) / 2.0) + sum(d * e for d, e in deviations)
+    return [(advance, 0.0, 0.0), (-total, mean_time / total if total else e0, f)]
+
+
+def _level_terms(
+    advance: float, payment: float, e0: float, n: int, f: float, deviations: list[tuple[float, float]]
+) -> Terms:
+    terms: Terms = [(advance, 0.0, 0.0)]
+    terms += [(-payment, e0 + k, f) for k in range(n)]
+    terms += [(-d, e, f) for d, e in deviations]
+    return terms
