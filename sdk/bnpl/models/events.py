@@ -287,13 +287,6 @@ class CustomerRateChangedEvent(EventBase):
     data: CustomerRateNotice
 
 
-class UnknownEvent(EventBase):
-    """An event of a ``type`` this SDK version does not know; ``data`` is kept as the raw dict, so a newer
-    lender never breaks an older receiver."""
-
-    data: dict[str, Any]
-
-
 _KNOWN: Final[tuple[type[EventBase], ...]] = (
     CheckoutApprovedEvent,
     CheckoutDeclinedEvent,
@@ -323,6 +316,16 @@ EVENT_CLASSES: Final[Mapping[str, type[EventBase]]] = {cls.model_fields["type"].
 
 EVENT_TYPES: Final[tuple[str, ...]] = tuple(EVENT_CLASSES)
 """Every event type this SDK version knows, in documentation order."""
+
+
+class UnknownEvent(EventBase):
+    """An event of a ``type`` this SDK version does not know; ``data`` is kept as the raw dict, so a newer
+    lender never breaks an older receiver."""
+
+    # The schema excludes the known types so that the union is a sound JSON Schema "oneOf".
+    type: str = Field(json_schema_extra={"not": {"enum": list(EVENT_TYPES)}})
+    data: dict[str, Any]
+
 
 _UNKNOWN_TAG: Final = "__unknown__"
 
