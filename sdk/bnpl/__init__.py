@@ -8,4 +8,29 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from bnpl.money import Currency, Money, MoneyError
+from bnpl.plans import (
+    AnnualRateError,
+    Disclosure,
+    Instalment,
+    Plan,
+    PlanError,
+    Pricing,
+    annual_rate,
+    build_plan,
+)
+
+__all__ = [
+    "AnnualRateError",
+    "Currency",
+    "Disclosure",
+    "Instalment",
+    "Money",
+    "MoneyError",
+    "Plan",
+    "PlanError",
+    "Pricing",
+    "__version__",
+    "annual_rate",
+    "build_plan",
+]

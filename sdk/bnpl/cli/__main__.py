@@ -1,0 +1,5 @@
+"""``python -m bnpl.cli``."""
+
+from bnpl.cli import main
+
+main()
