@@ -15,7 +15,10 @@ __all__ = ["NoRootError", "solve_general", "solve_level"]
 
 _TOL = 1e-14
 _MAX_NEWTON = 60
-_SCAN = (-0.999999999999, -0.9999, -0.99, -0.9, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 3.0, 10.0, 100.0, 1e4, 1e6)
+_SCAN = (
+    *(-0.999999999999, -0.9999, -0.99, -0.9, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 3.0, 10.0, 100.0, 1e4, 1e6),
+    *(1e9, 1e12, 1e16, 1e24, 1e40, 1e70, 1e120, 1e200, 1e300),  # absurd, but a day-long loan can get there
+)
 
 
 class NoRootError(ArithmeticError):
@@ -89,8 +92,9 @@ def _bracketed(terms: Terms) -> float:
             return x
         if (s > 0.0) != (prev_s > 0.0) and prev_s != 0.0:
             lo, hi, s_lo = prev_x, x, prev_s
-            for _ in range(200):
-                mid = (lo + hi) / 2.0
+            for _ in range(400):
+                # Geometric midpoint above 1, so huge brackets shrink in a few dozen steps.
+                mid = math.sqrt(lo) * math.sqrt(hi) if lo >= 1.0 else (lo + hi) / 2.0
                 if mid in (lo, hi):
                     break
                 s_mid = _sign_scaled(terms, mid)
@@ -102,7 +106,7 @@ def _bracketed(terms: Terms) -> float:
                     hi = mid
             return (lo + hi) / 2.0
         prev_x, prev_s = x, s
-    raise NoRootError("no rate above -100 % balances these drawdowns and repayments")
+    raise NoRootError("no rate above -100 % (and below 1e300 % per period) balances these drawdowns and repayments")
 
 
 def _guess(terms: Terms) -> float:

@@ -174,6 +174,8 @@ def _steps(a: date, b: date, series_anchor: int) -> list[UnitPeriod]:
 def single_payment_unit(start: date, end: date, series_anchor: int) -> UnitPeriod:
     """(b)(4)(ii), (b)(5)(vi)-(vii): a single advance, single payment term shorter than a year is one
     unit period (12/months or 365/days per year); a longer term uses a one-year unit period."""
+    if end <= start:  # no term at all: any unit will do, the equation then has no root unless balanced
+        return _day(1)
     m, back = months_back(end, start, anchor_day(end, series_anchor))
     if m >= 12:
         return _month(12)
