@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from bnpl.errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from bnpl.models.routes import encode_query
 
 logger = logging.getLogger("bnpl")
 
@@ -45,6 +47,7 @@ IDEMPOTENCY_CONFLICT_CODES = frozenset(
     {"idempotency_key_reused", "idempotency_key_in_use", "idempotency_conflict", "idempotency_mismatch"}
 )
 _PREVIEW_BYTES = 200
+_ID_BODY = re.compile(r"[A-Za-z0-9]{1,64}")  # the id alphabet of bnpl.models.common, after the prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class APIRequest:
 
     method: str
     path: str
-    query: Mapping[str, str] | None = None
+    query: tuple[tuple[str, str], ...] | None = None
     body: bytes | None = None
     idempotency_key: str | None = None
 
@@ -63,7 +66,7 @@ def make_request(
     path: str,
     *,
     body: pydantic.BaseModel | None = None,
-    query: Mapping[str, str] | None = None,
+    query: tuple[tuple[str, str], ...] | None = None,
     idempotency_key: str | None = None,
 ) -> APIRequest:
     """Build the call; mutating methods get an ``Idempotency-Key`` (uuid4 unless the caller gave one), once."""
@@ -90,7 +93,7 @@ def check_idempotency_key(key: object) -> None:
 
 def path_id(value: object, prefix: str, param: str = "id") -> str:
     """Check an object id argument (``ord_…``) and escape it for the URL path."""
-    if not isinstance(value, str) or not value.startswith(prefix) or len(value) <= len(prefix):
+    if not isinstance(value, str) or not _ID_BODY.fullmatch(value, len(prefix)) or not value.startswith(prefix):
         raise InvalidParamsError(
             f"{param} must be an id starting with {prefix!r}, got {_short(value)}; pass the id the API returned. "
             "Nothing was sent.",
@@ -135,17 +138,9 @@ def invalid_params(model: type[pydantic.BaseModel], exc: pydantic.ValidationErro
     )
 
 
-def query_from(params: pydantic.BaseModel) -> dict[str, str]:
-    """Encode a params model as query-string values (None dropped, booleans lower-case)."""
-    query: dict[str, str] = {}
-    for key, value in params.model_dump(mode="json", exclude_none=True, by_alias=True).items():
-        if isinstance(value, bool):
-            query[key] = "true" if value else "false"
-        elif isinstance(value, list | dict):
-            query[key] = json.dumps(value, separators=(",", ":"))
-        else:
-            query[key] = str(value)
-    return query
+def query_from(params: pydantic.BaseModel) -> tuple[tuple[str, str], ...]:
+    """Encode a params model as query pairs exactly as the route table does (lists repeat the name)."""
+    return tuple(encode_query(params))
 
 
 def attempt_headers(base: Mapping[str, str], request: APIRequest, attempt: int) -> dict[str, str]:
