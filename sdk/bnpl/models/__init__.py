@@ -3,11 +3,10 @@
 One source of truth for the SDK client, the sandbox lender and the generated OpenAPI document
 (docs/openapi.json) and event JSON Schemas (webhooks/schemas/). Amounts are integer minor units with an
 ISO 4217 ``currency``; timestamps are ISO 8601 UTC; ids are prefixed (``chk_``, ``ord_``, ``evt_``, ...).
+Request parameter models refuse unknown fields; response models ignore them (forward compatible).
 """
 
 from __future__ import annotations
-
-from typing import Final
 
 from bnpl.models.checkouts import (
     Checkout,
@@ -22,6 +21,8 @@ from bnpl.models.checkouts import (
     check_items_total,
 )
 from bnpl.models.common import (
+    API_VERSION,
+    API_VERSION_HEADER,
     ERROR_TYPES,
     ID_PREFIXES,
     Amount,
@@ -93,6 +94,14 @@ from bnpl.models.events import (
     UnknownEvent,
     parse_event,
 )
+from bnpl.models.openapi import (
+    OPENAPI_PATH,
+    SCHEMAS_DIR,
+    build_event_schemas,
+    build_openapi,
+    dump_json,
+    render_contract,
+)
 from bnpl.models.orders import (
     AmendParams,
     Capture,
@@ -123,6 +132,14 @@ from bnpl.models.plans import (
     ScheduledInstalment,
     SubsidyPercent,
 )
+from bnpl.models.routes import (
+    ROUTES,
+    ROUTES_BY_ID,
+    HttpMethod,
+    Route,
+    RouteError,
+    encode_query,
+)
 from bnpl.models.test_clocks import (
     TestClock,
     TestClockAdvanceParams,
@@ -137,12 +154,6 @@ from bnpl.models.webhook_endpoints import (
     WebhookEndpointWithSecret,
 )
 
-API_VERSION: Final = "2026-11-01"
-"""The API version this contract describes; sent as the ``BNPL-Version`` header."""
-
-API_VERSION_HEADER: Final = "BNPL-Version"
-"""The request header that pins the API version."""
-
 __all__ = [
     "ANNUAL_RATE_KEYS",
     "API_VERSION",
@@ -151,6 +162,10 @@ __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "ID_PREFIXES",
+    "OPENAPI_PATH",
+    "ROUTES",
+    "ROUTES_BY_ID",
+    "SCHEMAS_DIR",
     "AlternativeData",
     "AmendParams",
     "Amount",
@@ -192,6 +207,7 @@ __all__ = [
     "EventList",
     "EventListParams",
     "EventParseError",
+    "HttpMethod",
     "HttpUrlStr",
     "InstalmentNotice",
     "InstalmentOverdueNotice",
@@ -239,6 +255,8 @@ __all__ = [
     "RefundReason",
     "RepaymentMethod",
     "RotateSecretParams",
+    "Route",
+    "RouteError",
     "ScheduledInstalment",
     "SubsidyPercent",
     "TestClock",
@@ -255,6 +273,11 @@ __all__ = [
     "WebhookEndpointList",
     "WebhookEndpointListParams",
     "WebhookEndpointWithSecret",
+    "build_event_schemas",
+    "build_openapi",
     "check_items_total",
+    "dump_json",
+    "encode_query",
     "parse_event",
+    "render_contract",
 ]

@@ -25,6 +25,8 @@ from pydantic import (
 from bnpl.money import Currency
 
 __all__ = [
+    "API_VERSION",
+    "API_VERSION_HEADER",
     "ERROR_TYPES",
     "ID_PREFIXES",
     "Amount",
@@ -52,6 +54,13 @@ __all__ = [
     "Timestamp",
     "WebhookEndpointId",
 ]
+
+
+API_VERSION: Final = "2026-11-01"
+"""The API version this contract describes; sent as the ``BNPL-Version`` header."""
+
+API_VERSION_HEADER: Final = "BNPL-Version"
+"""The request header that pins the API version."""
 
 
 class ApiObject(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any, Final
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from bnpl.models.common import ERROR_TYPES, ErrorBody
+from bnpl.models.common import API_VERSION, API_VERSION_HEADER, ERROR_TYPES, ErrorBody
 from bnpl.models.events import EVENT_CLASSES, EventList
 from bnpl.models.routes import ROUTES, Route
 
@@ -123,8 +123,6 @@ def _operation(route: Route, names: dict[type[BaseModel], str], event_ref: dict[
 
 def build_openapi() -> dict[str, Any]:
     """Build the OpenAPI 3.1 document of API v1 from :data:`bnpl.models.routes.ROUTES` and the models."""
-    from bnpl.models import API_VERSION, API_VERSION_HEADER  # the package root imports this module's siblings
-
     inputs = _collect_models()
     keys, defs = models_json_schema(inputs, ref_template=_REF, title="bnpl")
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
