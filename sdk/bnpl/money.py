@@ -94,9 +94,7 @@ class Currency:
         if isinstance(code, Currency):
             return code
         if not isinstance(code, str):
-            raise UnknownCurrencyError(
-                f"currency must be an ISO 4217 code such as 'CNY', got {type(code).__name__}"
-            )
+            raise UnknownCurrencyError(f"currency must be an ISO 4217 code such as 'CNY', got {type(code).__name__}")
         found = _CURRENCIES.get(code.strip().upper())
         if found is None:
             raise UnknownCurrencyError(
@@ -204,7 +202,7 @@ class Money:
                 )
             raise InvalidAmountError(f"minor units must be an int, got {type(minor).__name__}")
         object.__setattr__(self, "_minor", minor)
-        object.__setattr__(self, "_currency", Currency.of(currency))
+        object.__setattr__(self, "_currency", currency if type(currency) is Currency else Currency.of(currency))
 
     # -- construction -------------------------------------------------------------------------------------
 
@@ -273,9 +271,7 @@ class Money:
         if not isinstance(other, Money):
             raise TypeError(f"cannot {op} Money and {type(other).__name__}")
         if other._currency != self._currency:
-            raise CurrencyMismatchError(
-                f"cannot {op} {self._currency.code} and {other._currency.code}: convert first"
-            )
+            raise CurrencyMismatchError(f"cannot {op} {self._currency.code} and {other._currency.code}: convert first")
         return other
 
     def __add__(self, other: Money) -> Money:
@@ -434,9 +430,7 @@ def _currency_pattern(locale: str, exponent: int, symbol: bool) -> tuple[NumberP
     try:
         loc = Locale.parse(locale)
     except (UnknownLocaleError, ValueError, TypeError):
-        raise MoneyError(
-            f"unknown locale {locale!r}: use a CLDR locale such as 'zh_CN', 'en_US', 'de_DE'"
-        ) from None
+        raise MoneyError(f"unknown locale {locale!r}: use a CLDR locale such as 'zh_CN', 'en_US', 'de_DE'") from None
     standard = loc.currency_formats["standard"]
     pattern = parse_pattern(standard.pattern if symbol else "#,##0.00")
     pattern.frac_prec = (exponent, exponent)

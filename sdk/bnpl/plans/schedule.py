@@ -211,6 +211,12 @@ def _half_up(value: Fraction) -> int:
     return int((value * 2 + 1) // 2)
 
 
+def _times_rate_half_up(amount: int, rate: Fraction) -> int:
+    """``amount × rate`` rounded half up, in integer arithmetic (the hot path of every schedule)."""
+    num, den = rate.numerator, rate.denominator
+    return (2 * amount * num + den) // (2 * den)
+
+
 def _pay_in_4(financed: Money, start: date) -> list[_Row]:
     parts = financed.split(4, remainder="first")
     dates = every_n_days(start, 4, _PAY_IN_4_INTERVAL_DAYS)
@@ -219,8 +225,8 @@ def _pay_in_4(financed: Money, start: date) -> list[_Row]:
 
 def _pay_in_30(financed: Money, start: date, pricing: Pricing) -> list[_Row]:
     rate = Fraction(pricing.annual_interest_rate) / 100 * _PAY_IN_30_DAYS / 365
-    interest = _half_up(financed.minor * rate)
-    fee = _half_up(financed.minor * Fraction(pricing.fee_rate) / 100)
+    interest = _times_rate_half_up(financed.minor, rate)
+    fee = _times_rate_half_up(financed.minor, Fraction(pricing.fee_rate) / 100)
     return [_Row(start + timedelta(days=_PAY_IN_30_DAYS), financed.minor, interest, fee)]
 
 
@@ -228,7 +234,7 @@ def _monthly(financed: Money, dates: Sequence[date], method: str, pricing: Prici
     n = len(dates)
     p = financed.minor
     rate = Fraction(pricing.annual_interest_rate) / 1200
-    fee = _half_up(p * Fraction(pricing.fee_rate) / 100)
+    fee = _times_rate_half_up(p, Fraction(pricing.fee_rate) / 100)
     rows: list[_Row] = []
     if method == "annuity":
         if rate == 0:
@@ -237,20 +243,21 @@ def _monthly(financed: Money, dates: Sequence[date], method: str, pricing: Prici
         payment = _half_up(p * rate / (1 - (1 + rate) ** -n))
         balance = p
         for k, due in enumerate(dates):
-            interest = _half_up(balance * rate)
+            interest = _times_rate_half_up(balance, rate)
             principal = balance if k == n - 1 else min(payment - interest, balance)
             rows.append(_Row(due, principal, interest, fee))
             balance -= principal
         return rows
     if method == "interest_only":
-        interest = _half_up(p * rate)
+        interest = _times_rate_half_up(p, rate)
         return [_Row(d, p if k == n - 1 else 0, interest, fee) for k, d in enumerate(dates)]
     principals = [m.minor for m in financed.split(n, remainder="first")]
     balance = p
+    flat_interest = _times_rate_half_up(p, rate)
     for due, principal in zip(dates, principals, strict=True):
         # equal_principal charges interest on the declining balance; flat_fee (等本等息) on the original principal.
-        base = balance if method == "equal_principal" else p
-        rows.append(_Row(due, principal, _half_up(base * rate), fee))
+        interest = _times_rate_half_up(balance, rate) if method == "equal_principal" else flat_interest
+        rows.append(_Row(due, principal, interest, fee))
         balance -= principal
     return rows
 
