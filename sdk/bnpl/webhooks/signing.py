@@ -177,6 +177,7 @@ class Webhook:
         "_max_body_bytes",
         "_public_keys",
         "_signing_keys",
+        "_single_mac",
         "_tolerance",
     )
 
@@ -219,6 +220,7 @@ class Webhook:
         if clock is not None and not callable(clock):
             raise WebhookKeyError("clock must be a callable returning Unix time in seconds")
         self._macs: tuple[_Mac, ...] = tuple(macs)
+        self._single_mac: _Mac | None = macs[0] if len(macs) == 1 else None
         self._signing_keys: tuple[Ed25519PrivateKey, ...] = tuple(signing)
         self._public_keys: tuple[Ed25519PublicKey, ...] = tuple(public)
         self._tolerance: float | None = _check_tolerance(tolerance)
@@ -290,10 +292,30 @@ class Webhook:
             prefix = f"{msg_id}.{stamp}.".encode()
         except UnicodeEncodeError:
             raise InvalidHeaderError("webhook-id is not encodable as UTF-8") from None
+        mac = self._single_mac
+        if mac is not None and " " not in signature:
+            # The common case (one secret, one entry) without the general loop's bookkeeping.
+            scheme, _, value = signature.partition(",")
+            if scheme == "v1":
+                try:
+                    given = _a2b_base64(value)
+                except (binascii.Error, ValueError):
+                    given = b""
+                h = mac.copy()
+                h.update(prefix)
+                h.update(body)
+                if _compare_digest(h.digest(), given):
+                    return
+        if self._verify_entries(prefix, body, signature):
+            return
+        raise NoValidSignatureError("no webhook-signature entry matches a configured secret or public key")
+
+    def _verify_entries(self, prefix: bytes, body: bytes, signature: str) -> bool:
+        """Try every ``v1`` entry against every secret, then ``v1a`` entries against every public key."""
         digests: list[bytes] | None = None
         for entry in signature.split(" "):
             scheme, _, value = entry.partition(",")
-            if scheme != "v1":
+            if scheme != "v1" or not self._macs:
                 continue
             try:
                 given = _a2b_base64(value)
@@ -308,10 +330,8 @@ class Webhook:
                     digests.append(h.digest())
             for digest in digests:
                 if _compare_digest(digest, given):
-                    return
-        if self._public_keys and "v1a," in signature and self._verify_ed25519(prefix + body, signature):
-            return
-        raise NoValidSignatureError("no webhook-signature entry matches a configured secret or public key")
+                    return True
+        return bool(self._public_keys) and "v1a," in signature and self._verify_ed25519(prefix + body, signature)
 
     def _verify_ed25519(self, message: bytes, signature: str) -> bool:
         for entry in signature.split(" "):
