@@ -137,45 +137,52 @@ def solve_level(
     each discounted also by 1/(1 + f x), plus sparse ``deviations`` (amount difference, time).
 
     The level part is a geometric series summed in closed form, so an evaluation costs O(1) plus the
-    deviations, whatever n is.
+    deviations, whatever n is. Newton's loop is inlined: this is the hot path of every plan quote.
     """
-
-    def evaluate(x: float) -> tuple[float, float]:
+    # First-order start: advance = sum P_j (1 - x e_j)  =>  x = (sum P_j - advance) / sum P_j e_j.
+    total = payment * n
+    moment = total * (e0 + (n - 1) / 2.0)
+    for d, e in deviations:
+        total += d
+        moment += d * e
+    x = (total - advance) / moment if moment > 0.0 else 0.01
+    if not -0.9 < x < 10.0:
+        x = 0.01
+    for _ in range(_MAX_NEWTON):
         if -1e-9 < x < 1e-9:
-            return _npv_general(_level_terms(advance, payment, e0, n, f, deviations), x)
+            break  # the closed form divides by x: leave the neighbourhood of 0 to the general solver
         log_v = -math.log1p(x)
         v = 1.0 / (1.0 + x)
-        w = x * v  # 1 - v, exact to rounding
+        w = x * v  # 1 - v
         one_minus_vn = -math.expm1(n * log_v)
         vn = 1.0 - one_minus_vn
         g = one_minus_vn / w
         k = (v - n * vn + (n - 1) * vn * v) / (w * w)
-        ve0 = math.exp(e0 * log_v)
-        s = payment * ve0 * g
-        ds = payment * ve0 * (e0 * g + k)
+        ve0 = v if e0 == 1.0 else math.exp(e0 * log_v)
+        pv = payment * ve0 * g
+        dpv = payment * ve0 * (e0 * g + k)
         for d, e in deviations:
             ve = math.exp(e * log_v)
-            s += d * ve
-            ds += d * e * ve
-        ds *= -v
+            pv += d * ve
+            dpv += d * e * ve
+        dpv *= -v
         if f:
             den = 1.0 + f * x
-            return advance - s / den, -(ds / den - s * f / (den * den))
-        return advance - s, -ds
-
-    root = _newton(evaluate, _guess(_level_guess_terms(advance, payment, e0, n, f, deviations)))
-    if root is not None and root > -1.0:
-        return root
-    return _bracketed(_level_terms(advance, payment, e0, n, f, deviations))
-
-
-def _level_guess_terms(
-    advance: float, payment: float, e0: float, n: int, f: float, deviations: list[tuple[float, float]]
-) -> Terms:
-    # Two terms carry the same first-order information as the whole series: total and mean time.
-    total = payment * n + sum(d for d, _ in deviations)
-    mean_time = payment * n * (e0 + (n - 1) / 2.0) + sum(d * e for d, e in deviations)
-    return [(advance, 0.0, 0.0), (-total, mean_time / total if total else e0, f)]
+            val = advance - pv / den
+            der = -(dpv / den - pv * f / (den * den))
+        else:
+            val = advance - pv
+            der = -dpv
+        if der == 0.0 or not math.isfinite(val) or not math.isfinite(der):
+            break
+        step = val / der
+        x -= step
+        if x <= -1.0 or x != x:
+            break
+        # Quadratic convergence: once a step is below 1e-9, the error left is far below float noise.
+        if abs(step) <= 1e-9 * max(1.0, abs(x)):
+            return x
+    return solve_general(_level_terms(advance, payment, e0, n, f, deviations))
 
 
 def _level_terms(

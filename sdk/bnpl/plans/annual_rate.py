@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from bnpl.plans._rate_solver import NoRootError, solve_general, solve_level
 from bnpl.plans._unit_period import (
@@ -112,21 +112,20 @@ def annual_rate(
             raise AnnualRateError("unit_period applies to us_reg_z, cn_compound and cn_simple, not eu_aprc")
         unit = _parse_unit(unit_period)
 
-    draws = _collect(drawdowns, "drawdown")
-    reps = _collect(repayments, "repayment")
-    draw_dates = tuple(sorted(draws))
-    rep_dates = tuple(sorted(reps))
+    draw_dates, draw_exact, draw_amounts = _collect(drawdowns, "drawdown")
+    rep_dates, rep_exact, rep_amounts = _collect(repayments, "repayment")
     start = draw_dates[0]
     if rep_dates[0] < start:
         raise AnnualRateError(
             f"repayment dated {rep_dates[0].isoformat()} is before the first drawdown on {start.isoformat()}"
         )
-    if sum(reps.values()) == sum(draws.values()):
+    draw_total = math.fsum(draw_amounts)
+    rep_total = math.fsum(rep_amounts)
+    # Floats screen; only totals within rounding of each other are compared exactly in Decimal.
+    if abs(rep_total - draw_total) <= 1e-9 * max(rep_total, draw_total) and sum(rep_exact) == sum(draw_exact):
         return Decimal(0)
 
     shape = _shape(str(method), str(year_basis), unit, draw_dates, rep_dates)
-    draw_amounts = [float(draws[d]) for d in draw_dates]
-    rep_amounts = [float(reps[d]) for d in rep_dates]
     try:
         rate = _solve(shape, draw_amounts, rep_amounts)
     except NoRootError as exc:
@@ -150,31 +149,91 @@ def _parse_unit(value: object) -> UnitPeriod:
     return parsed
 
 
-def _collect(flows: object, label: str) -> dict[date, Amount]:
-    """Validate ``flows`` and sum the amounts falling on the same date."""
-    if isinstance(flows, str | bytes) or not isinstance(flows, Iterable):
+def _collect(flows: object, label: str) -> tuple[tuple[date, ...], list[Amount], list[float]]:
+    """Validate ``flows``; return their dates (sorted, unique), exact amounts and float amounts.
+
+    Written for speed: one pass, a float conversion skipped when an amount repeats the previous one
+    (equal instalments), and grouping/sorting only when the input is not already in date order.
+    """
+    kind_of_flows = type(flows)
+    if (
+        kind_of_flows is not list
+        and kind_of_flows is not tuple
+        and (isinstance(flows, str | bytes) or not isinstance(flows, Iterable))
+    ):
         raise AnnualRateError(f"{label}s must be a sequence of (date, amount) pairs")
-    out: dict[date, Amount] = {}
-    for item in flows:
-        try:
-            when, amount = item
-        except (TypeError, ValueError):
-            raise AnnualRateError(f"each {label} must be a (date, amount) pair, got {item!r}") from None
-        kind = type(amount)
-        if kind is not Decimal and kind is not int:
-            _check_amount_type(amount, label)
-        if kind is Decimal and not amount.is_finite():
-            raise AnnualRateError(f"{label} amount {amount} is not a finite number")
-        if amount < 0:
-            raise AnnualRateError(f"{label} amount {amount} is negative; pass amounts as positive numbers")
-        if type(when) is not date:
-            _check_date_type(when, label)
-        out[when] = out.get(when, 0) + amount
-    if not out:
+    dates: list[date] = []
+    exact: list[Amount] = []
+    floats: list[float] = []
+    ordered = True
+    last = date.min
+    prev: Amount = _NAN
+    prev_float = 0.0
+    try:
+        for item in cast(Iterable[Flow], flows):
+            try:
+                when, amount = item
+            except (TypeError, ValueError):
+                raise AnnualRateError(f"each {label} must be a (date, amount) pair, got {item!r}") from None
+            if type(when) is not date:
+                _check_date_type(when, label)
+            kind = type(amount)
+            if kind is Decimal and amount == prev:
+                value = prev_float
+            elif kind is Decimal or kind is int:
+                try:
+                    value = float(amount)
+                except (ValueError, OverflowError):
+                    value = math.nan
+                if not 0.0 < value < math.inf:  # zero, negative, NaN, infinite: let the slow path judge
+                    value = _to_float(amount, label)
+                prev, prev_float = amount, value
+            else:
+                _check_amount_type(amount, label)
+                value = _to_float(amount, label)  # a Decimal or int subclass
+            if when <= last:
+                ordered = False
+            last = when
+            dates.append(when)
+            exact.append(amount)
+            floats.append(value)
+    except InvalidOperation:  # a signalling NaN refuses even to be compared
+        raise AnnualRateError(f"a {label} amount is not a finite number (sNaN)") from None
+    if not dates:
         raise AnnualRateError(f"no {label}s given; pass at least one (date, amount) pair")
-    if sum(out.values()) <= 0:
+    if not ordered:
+        dates, exact, floats = _group(dates, exact)
+    if not math.fsum(floats) > 0.0 and sum(exact) <= 0:
         raise AnnualRateError(f"the {label}s total zero; at least one must be positive")
-    return out
+    return tuple(dates), exact, floats
+
+
+_NAN = Decimal("NaN")
+
+
+def _to_float(amount: Amount, label: str) -> float:
+    """Float of a validated amount; raises for NaN, infinities, negatives and overflow."""
+    if isinstance(amount, Decimal) and not amount.is_finite():
+        raise AnnualRateError(f"{label} amount {amount} is not a finite number")
+    try:
+        value = float(amount)
+    except OverflowError:
+        raise AnnualRateError(f"{label} amount {amount} is too large") from None
+    if value < 0.0 or (value == 0.0 and amount < 0):
+        raise AnnualRateError(f"{label} amount {amount} is negative; pass amounts as positive numbers")
+    if value == math.inf:
+        raise AnnualRateError(f"{label} amount {amount} is too large")
+    return value
+
+
+def _group(dates: list[date], exact: list[Amount]) -> tuple[list[date], list[Amount], list[float]]:
+    """Sum the amounts falling on one date and sort by date."""
+    totals: dict[date, Amount] = {}
+    for when, amount in zip(dates, exact, strict=True):
+        totals[when] = totals.get(when, 0) + amount
+    keys = sorted(totals)
+    grouped = [totals[d] for d in keys]
+    return keys, grouped, [float(a) for a in grouped]
 
 
 def _check_amount_type(amount: object, label: str) -> None:
@@ -268,6 +327,8 @@ def _solve(shape: _Shape, draws: list[float], reps: list[float]) -> float:
         e0, f = shape.level
         n = len(reps)
         payment = reps[n // 2]
+        if reps.count(payment) == n:
+            return solve_level(draws[0], payment, e0, n, f, [])
         deviations = [(a - payment, e0 + k) for k, a in enumerate(reps) if a != payment]
         if len(deviations) <= _LEVEL_MAX_DEVIATIONS:
             return solve_level(draws[0], payment, e0, n, f, deviations)
