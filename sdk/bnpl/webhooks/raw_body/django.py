@@ -24,6 +24,13 @@ _MULTIPART_HELP = (
 )
 
 
+def _require_django() -> None:
+    try:
+        import django  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - django is in the dev environment
+        raise ImportError("bnpl.webhooks.raw_body.django needs Django: pip install 'bnpl[django]'") from exc
+
+
 def raw_body(request: Any) -> bytes:
     """Return the exact bytes of ``request``'s body (``request.body``).
 
@@ -31,6 +38,7 @@ def raw_body(request: Any) -> bytes:
     request (Django's ``RawPostDataException``). Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` still applies: a
     larger body makes Django answer 400.
     """
+    _require_django()
     from django.http.request import RawPostDataException  # type: ignore[import-untyped]
 
     try:
@@ -47,6 +55,7 @@ def webhook_view(handler: WebhookHandler) -> Callable[[Any], Any]:
     """
     if not isinstance(handler, WebhookHandler):
         raise TypeError("webhook_view() takes a bnpl.webhooks.WebhookHandler (Django views here are synchronous)")
+    _require_django()
     from django.http import HttpResponse, HttpResponseNotAllowed  # type: ignore[import-untyped]
     from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from flask import Response, request
+try:
+    from flask import Response, request
+except ImportError as exc:  # pragma: no cover - flask is in the dev environment
+    raise ImportError("bnpl.webhooks.raw_body.flask needs Flask: pip install 'bnpl[flask]'") from exc
 
 from bnpl.webhooks.dispatch import WebhookHandler
 from bnpl.webhooks.errors import RawBodyRequiredError
