@@ -33,7 +33,7 @@ if not settings.configured:
     )
     django.setup()
 
-from django.test import Client  # noqa: E402 - needs configured settings
+from django.test import Client, override_settings  # noqa: E402 - needs configured settings
 from django.urls import clear_url_caches, path  # noqa: E402
 
 from bnpl.webhooks.raw_body.django import raw_body, webhook_view  # noqa: E402
@@ -82,8 +82,13 @@ def app(tmp_path: Path) -> Iterator[tuple[WebhookHandler, list[str]]]:
         path("bad/", reads_post_first),
     ]
     sys.modules[URLS] = module
+    # another test module may have configured Django first: pin our URLconf and middleware either way
+    with override_settings(
+        ROOT_URLCONF=URLS, MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"], ALLOWED_HOSTS=["testserver"]
+    ):
+        clear_url_caches()
+        yield handler, seen
     clear_url_caches()
-    yield handler, seen
     del sys.modules[URLS]
     handler.store.close()
 
