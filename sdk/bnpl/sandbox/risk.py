@@ -55,6 +55,7 @@ __all__ = [
     "RiskInputError",
     "apply_rate_cut",
     "band_for",
+    "band_offers",
     "customer_score",
     "decide",
 ]
@@ -286,6 +287,16 @@ def _band_offers(band_key: str, discount: Decimal) -> tuple[PlanOffer, ...]:
     return offers if not discount else tuple(_discounted(o, discount) for o in offers)
 
 
+def band_offers(band: Band | str, rate_discount_percent: Decimal = Decimal(0)) -> tuple[PlanOffer, ...]:
+    """Every plan of ``band`` (a :class:`Band` or its key) with a rate cut of ``rate_discount_percent`` applied."""
+    key = band.key if isinstance(band, Band) else band
+    if key not in _BAND_BY_KEY:
+        raise RiskInputError(f"unknown band {key!r}: one of {', '.join(_BAND_BY_KEY)}")
+    if not isinstance(rate_discount_percent, Decimal) or not 0 <= rate_discount_percent < _HUNDRED:
+        raise RiskInputError(f"rate_discount_percent must be a Decimal in [0, 100), got {rate_discount_percent!r}")
+    return _band_offers(key, rate_discount_percent)
+
+
 # --- the scorecard --------------------------------------------------------------------------------------------
 
 # (field of AlternativeData, points per step, months per step, months counted at most): capped and concave so a
@@ -380,16 +391,15 @@ def customer_score(customer: CustomerInfo, history: CustomerHistory = _NO_HISTOR
 
 
 def _amount_points(amount_minor: int, limit_minor: int) -> int:
-    # Integer comparisons instead of a ratio: exact and fast.
+    # Integer comparisons instead of a ratio: exact and fast. Amounts above the limit score like those just
+    # below it: they are declined on the amount anyway, and the amount is the reason worth reporting.
     if amount_minor * 4 <= limit_minor:
         return 20
     if amount_minor * 2 <= limit_minor:
         return 10
     if amount_minor * 5 <= limit_minor * 4:
         return 0
-    if amount_minor <= limit_minor:
-        return -15
-    return -40
+    return -15
 
 
 # --- the decision ---------------------------------------------------------------------------------------------
