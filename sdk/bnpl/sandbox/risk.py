@@ -96,7 +96,8 @@ class CustomerHistory:
     """What this lender already knows about the customer.
 
     ``orders_count``: orders ever authorized; ``paid_off_count``: orders fully repaid; ``overdue_count``:
-    instalments that ever went overdue; ``outstanding_minor``: principal still owed, in minor units of the order
+    times the customer went overdue with this lender (orders in arrears or overdue instalments; each costs 70
+    points); ``outstanding_minor``: principal still owed, in minor units of the order
     currency; ``credit_limit_minor``: the limit the lender already assigned (None: computed from the band);
     ``frozen``: the credit line is frozen; ``rate_discount_percent``: a rate cut in force (20 means every rate is
     cut by 20 % of itself).
