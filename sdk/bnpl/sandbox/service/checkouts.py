@@ -1,0 +1,372 @@
+"""Checkouts: open (with the credit decision taken at once), cancel, approve into an order, decline, list."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bnpl.models.checkouts import Checkout, CheckoutCreateParams, CheckoutList, CheckoutListParams
+from bnpl.models.customers import CustomerInfo
+from bnpl.models.orders import Order
+from bnpl.models.plans import PlanFilter, PlanOption, PlanQuote
+from bnpl.money import Money
+from bnpl.sandbox.db import Database, Row, Transaction
+from bnpl.sandbox.service._common import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    dumps,
+    emit_event,
+    from_us,
+    new_id,
+    to_us,
+)
+from bnpl.sandbox.service.clocks import clock_now, object_now
+from bnpl.sandbox.service.customers import resolve_customer
+from bnpl.sandbox.service.decisions import decide
+from bnpl.sandbox.service.orders import insert_order, load_order
+from bnpl.sandbox.service.quotes import OfferTerms, option_of, quote
+
+__all__ = [
+    "OfferedPlan",
+    "approve_checkout",
+    "cancel_checkout",
+    "create_checkout",
+    "decline_checkout",
+    "get_checkout",
+    "list_checkouts",
+    "offered_plans",
+]
+
+TEST_CLOCK_METADATA_KEY = "test_clock"
+"""Attach a checkout (and a new customer) to a test clock with ``metadata={"test_clock": "clk_…"}``."""
+
+
+def checkout_from_row(row: Row) -> Checkout:
+    """The response model of a checkouts row."""
+    return Checkout(
+        id=row["id"],
+        status=row["status"],
+        amount=row["amount"],
+        currency=row["currency"],
+        merchant_reference=row["merchant_reference"],
+        approval_url=row["approval_url"],
+        return_url=row["return_url"],
+        cancel_url=row["cancel_url"],
+        expires_at=from_us(row["expires_at"]),
+        order_id=row["order_id"],
+        customer_id=row["customer_id"],
+        decline_reason=row["decline_reason"],
+        created=from_us(row["created"]),
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+def _matches(terms: OfferTerms, filters: list[PlanFilter] | None) -> bool:
+    if filters is None:
+        return True
+    product, periods, method = terms[0], terms[1], terms[2]
+    return any(
+        f.product == product
+        and (f.periods is None or product != "monthly" or periods in f.periods)
+        and (f.method is None or f.method == method)
+        for f in filters
+    )
+
+
+def _category(params: CheckoutCreateParams) -> str:
+    # The basket's dominant category (by value) drives the risk rules.
+    return max(params.items, key=lambda item: item.total_amount).category
+
+
+def create_checkout(
+    db: Database,
+    merchant_id: str,
+    params: CheckoutCreateParams,
+    *,
+    now: datetime,
+    approval_url_for: Any,
+    test_clock_id: str | None = None,
+) -> Checkout:
+    """Open a checkout and take the credit decision now (milliseconds).
+
+    Declined checkouts are created ``declined`` with a ``decline_reason`` and a ``checkout.declined`` event;
+    approved ones stay ``open`` with their offered plans priced and stored until the customer picks one.
+    ``approval_url_for(checkout_id) -> str`` builds the hosted-page URL (with its signed token).
+    """
+    checkout_id = new_id("chk_")
+    clock_id = test_clock_id or params.metadata.get(TEST_CLOCK_METADATA_KEY)
+    with db.transaction() as tx:
+        if clock_id is not None:
+            now = clock_now(tx, merchant_id, clock_id)
+        if params.expires_at is not None:
+            expires = params.expires_at
+            if expires <= now:
+                raise InvalidRequestError(
+                    "expires_at must be in the future", code="parameter_invalid", param="expires_at"
+                )
+        else:
+            expires = now + timedelta(seconds=params.expires_in_seconds or 30 * 60)
+        now_us = to_us(now)
+        info = params.customer or CustomerInfo(reference=f"guest_{checkout_id[4:]}")
+        customer = resolve_customer(tx, merchant_id, info, test_clock_id=clock_id, now_us=now_us)
+        category = _category(params)
+        outcome = decide(tx, customer, info, Money(params.amount, params.currency), category=category, now=now)
+        offers = [t for t in outcome.offers if _matches(t, params.allowed_plans)] if outcome.approved else []
+        start = now.date()
+        subsidy = params.merchant_subsidy_percent or 0
+        priced: list[OfferTerms] = []
+        for terms in offers:
+            try:
+                quote(params.amount, params.currency, terms[0], terms[1], terms[2], terms[3], terms[4], subsidy, start)
+            except ValueError:
+                continue  # a plan the amount cannot be split into is simply not offered
+            priced.append(terms)
+        reason = outcome.decline_reason
+        if outcome.approved and not priced:
+            reason = "no_eligible_plan"
+        status = "open" if outcome.approved and priced else "declined"
+        stored_offers = dumps(
+            {
+                "start": start.isoformat(),
+                "subsidy": subsidy,
+                "terms": [[p, n, m, str(a), str(f), label] for p, n, m, a, f, label in priced],
+                "score": outcome.score,
+                "persona": outcome.persona,
+            }
+        )
+        tx.execute(
+            "INSERT INTO checkouts (id, merchant_id, status, amount, currency, merchant_reference, approval_url, "
+            "return_url, cancel_url, expires_at, customer_id, decline_reason, category, test_clock_id, request, "
+            "offers, metadata, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                checkout_id,
+                merchant_id,
+                status,
+                params.amount,
+                params.currency,
+                params.merchant_reference,
+                approval_url_for(checkout_id),
+                params.return_url,
+                params.cancel_url,
+                to_us(expires),
+                customer["id"],
+                None if status == "open" else (reason or "declined"),
+                category,
+                clock_id,
+                params.model_dump_json(exclude={"metadata"}),
+                stored_offers,
+                dumps(params.metadata),
+                now_us,
+            ),
+        )
+        row = _fetch(tx, merchant_id, checkout_id)
+        checkout = checkout_from_row(row)
+        if status == "declined":
+            emit_event(tx, merchant_id, "checkout.declined", checkout_id, checkout.model_dump_json(), now)
+    return checkout
+
+
+def _fetch(tx: Transaction, merchant_id: str, checkout_id: str) -> Row:
+    row = tx.fetchone("SELECT * FROM checkouts WHERE id = ? AND merchant_id = ?", (checkout_id, merchant_id))
+    if row is None:
+        raise NotFoundError("checkout", checkout_id)
+    return row
+
+
+def _lock(tx: Transaction, merchant_id: str, checkout_id: str) -> Row:
+    # A no-op UPDATE takes the row lock (PostgreSQL) before we read the state we are about to change.
+    row = tx.fetchone(
+        "UPDATE checkouts SET sequence = sequence WHERE id = ? AND merchant_id = ? RETURNING *",
+        (checkout_id, merchant_id),
+    )
+    if row is None:
+        raise NotFoundError("checkout", checkout_id)
+    return row
+
+
+def get_checkout(db: Database, merchant_id: str, checkout_id: str) -> Checkout:
+    """One of the merchant's checkouts (404 for anyone else's)."""
+    with db.transaction(readonly=True) as tx:
+        return checkout_from_row(_fetch(tx, merchant_id, checkout_id))
+
+
+def list_checkouts(db: Database, merchant_id: str, params: CheckoutListParams) -> CheckoutList:
+    """Newest first; ``starting_after`` continues after that checkout."""
+    sql = "SELECT * FROM checkouts WHERE merchant_id = ?"
+    args: list[Any] = [merchant_id]
+    with db.transaction(readonly=True) as tx:
+        if params.starting_after is not None:
+            anchor = tx.fetchone(
+                "SELECT pk FROM checkouts WHERE id = ? AND merchant_id = ?", (params.starting_after, merchant_id)
+            )
+            if anchor is None:
+                raise InvalidRequestError(
+                    "starting_after is not one of your checkouts", code="resource_missing", param="starting_after"
+                )
+            sql += " AND pk < ?"
+            args.append(anchor["pk"])
+        if params.status is not None:
+            sql += " AND status = ?"
+            args.append(params.status)
+        rows = tx.fetchall(sql + " ORDER BY pk DESC LIMIT ?", [*args, params.limit + 1])
+    data = [checkout_from_row(r) for r in rows[: params.limit]]
+    more = len(rows) > params.limit
+    return CheckoutList(data=data, has_more=more, next_cursor=data[-1].id if more and data else None)
+
+
+def _expire_if_due(tx: Transaction, row: Row, now: datetime) -> bool:
+    if row["status"] == "open" and to_us(now) >= int(row["expires_at"]):
+        tx.execute("UPDATE checkouts SET status = 'expired' WHERE id = ? AND status = 'open'", (row["id"],))
+        snap = checkout_from_row(_fetch(tx, row["merchant_id"], row["id"]))
+        emit_event(tx, row["merchant_id"], "checkout.expired", row["id"], snap.model_dump_json(), now)
+        return True
+    return False
+
+
+def _close(
+    db: Database, merchant_id: str, checkout_id: str, now: datetime, status: str, event: str, reason: str | None
+) -> Checkout:
+    expired = False
+    with db.transaction() as tx:
+        row = _lock(tx, merchant_id, checkout_id)
+        now = object_now(tx, row["test_clock_id"], now)
+        expired = _expire_if_due(tx, row, now)
+        if not expired:
+            if row["status"] != "open":
+                raise ConflictError(f"checkout {checkout_id} is {row['status']}, not open", code="checkout_not_open")
+            tx.execute(
+                "UPDATE checkouts SET status = ?, decline_reason = ? WHERE id = ? AND status = 'open'",
+                (status, reason, checkout_id),
+            )
+            snap = checkout_from_row(_fetch(tx, merchant_id, checkout_id))
+            emit_event(tx, merchant_id, event, checkout_id, snap.model_dump_json(), now)
+            return snap
+    raise ConflictError(f"checkout {checkout_id} has expired", code="checkout_expired")
+
+
+def cancel_checkout(db: Database, merchant_id: str, checkout_id: str, now: datetime) -> Checkout:
+    """Cancel an open checkout (``checkout.canceled``); 409 ``checkout_not_open`` otherwise."""
+    return _close(db, merchant_id, checkout_id, now, "canceled", "checkout.canceled", None)
+
+
+def decline_checkout(
+    db: Database, merchant_id: str, checkout_id: str, now: datetime, reason: str = "customer_declined"
+) -> Checkout:
+    """Decline an open checkout (``checkout.declined``), e.g. when the customer refuses the terms."""
+    return _close(db, merchant_id, checkout_id, now, "declined", "checkout.declined", reason)
+
+
+class OfferedPlan:
+    """A plan offered on a checkout: its index (what the customer picks), option and priced quote."""
+
+    __slots__ = ("index", "option", "quote")
+
+    def __init__(self, index: int, option: PlanOption, quote: PlanQuote) -> None:
+        self.index = index
+        self.option = option
+        self.quote = quote
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"index", "option", "quote"}`` as JSON-ready values."""
+        return {
+            "index": self.index,
+            "option": self.option.model_dump(mode="json"),
+            "quote": self.quote.model_dump(mode="json"),
+        }
+
+
+def _offers(row: Row) -> list[OfferedPlan]:
+    stored = json.loads(row["offers"])
+    start = date.fromisoformat(stored["start"])
+    plans = []
+    for index, (product, periods, method, air, fee, label) in enumerate(stored["terms"]):
+        terms: OfferTerms = (product, periods, method, Decimal(air), Decimal(fee), label)
+        plans.append(
+            OfferedPlan(
+                index,
+                option_of(terms),
+                quote(
+                    row["amount"],
+                    row["currency"],
+                    product,
+                    periods,
+                    method,
+                    Decimal(air),
+                    Decimal(fee),
+                    int(stored["subsidy"]),
+                    start,
+                ),
+            )
+        )
+    return plans
+
+
+def offered_plans(db: Database, merchant_id: str, checkout_id: str) -> tuple[Checkout, list[OfferedPlan]]:
+    """The checkout and the plans offered on it (empty unless it is open or approved)."""
+    with db.transaction(readonly=True) as tx:
+        row = _fetch(tx, merchant_id, checkout_id)
+    return checkout_from_row(row), _offers(row)
+
+
+def approve_checkout(
+    db: Database,
+    merchant_id: str,
+    checkout_id: str,
+    plan_choice: int,
+    now: datetime,
+    *,
+    authorization_ttl_seconds: int = 7 * 24 * 3600,
+) -> Order:
+    """The customer approves plan number ``plan_choice`` (0-based index of the offered plans).
+
+    One transaction: the checkout becomes ``approved``, the order is ``authorized`` (its schedule stored in
+    ``instalments``, ``authorization_expires_at`` set), and ``checkout.approved`` + ``order.authorized`` are
+    written to the outbox. 409 when the checkout is no longer open; 400 ``param=plan`` for a bad choice.
+    """
+    with db.transaction() as tx:
+        row = _lock(tx, merchant_id, checkout_id)
+        now = object_now(tx, row["test_clock_id"], now)
+        if not _expire_if_due(tx, row, now):
+            if row["status"] != "open":
+                raise ConflictError(f"checkout {checkout_id} is {row['status']}, not open", code="checkout_not_open")
+            offers = _offers(row)
+            if isinstance(plan_choice, bool) or not isinstance(plan_choice, int) or not 0 <= plan_choice < len(offers):
+                raise InvalidRequestError(
+                    f"plan must be the index of an offered plan, 0 to {len(offers) - 1}",
+                    code="parameter_invalid",
+                    param="plan",
+                )
+            chosen = offers[plan_choice]
+            order_id = new_id("ord_")
+            tx.execute(
+                "UPDATE checkouts SET status = 'approved', order_id = ? WHERE id = ? AND status = 'open'",
+                (order_id, checkout_id),
+            )
+            insert_order(
+                tx,
+                order_id=order_id,
+                checkout=row,
+                offer=chosen.option,
+                plan=chosen.quote,
+                subsidy=int(json.loads(row["offers"])["subsidy"]),
+                start=date.fromisoformat(json.loads(row["offers"])["start"]),
+                now=now,
+                expires=now + timedelta(seconds=authorization_ttl_seconds),
+            )
+            snap = checkout_from_row(_fetch(tx, merchant_id, checkout_id))
+            emit_event(tx, merchant_id, "checkout.approved", checkout_id, snap.model_dump_json(), now)
+            order = load_order(tx, merchant_id, order_id)
+            emit_event(tx, merchant_id, "order.authorized", order_id, order.model_dump_json(), now)
+            return order
+    raise ConflictError(f"checkout {checkout_id} has expired", code="checkout_expired")
+
+
+def checkout_merchant(db: Database, checkout_id: str) -> str | None:
+    """The merchant owning a checkout (for the hosted page, which the customer reaches without a merchant
+    key), or None when there is no such checkout."""
+    with db.transaction(readonly=True) as tx:
+        row = tx.fetchone("SELECT merchant_id FROM checkouts WHERE id = ?", (checkout_id,))
+    return None if row is None else str(row["merchant_id"])
