@@ -84,7 +84,8 @@ def customer_history(tx: Transaction, customer_id: str) -> HistoryRow:
         raise InvalidRequestError("history unavailable")
     paid_row = tx.fetchone(
         "SELECT COALESCE(SUM(i.amount_paid - i.interest - i.fee), 0) AS repaid FROM instalments i "
-        "JOIN orders o ON o.id = i.order_id WHERE o.customer_id = ? AND o.status NOT IN ('voided', 'expired', 'paid_off') "
+        "JOIN orders o ON o.id = i.order_id WHERE o.customer_id = ? "
+        "AND o.status NOT IN ('voided', 'expired', 'paid_off') "
         "AND i.amount_paid > i.interest + i.fee",
         (customer_id,),
     )
