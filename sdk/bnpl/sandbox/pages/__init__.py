@@ -17,16 +17,21 @@ from bnpl.sandbox.pages.render import (
     render_not_found_page,
     render_result_page,
 )
+from bnpl.sandbox.pages.routes import MAX_FORM_BYTES, hosted_renderer, install, router
 
 __all__ = [
     "LOCALES",
+    "MAX_FORM_BYTES",
     "PageLocale",
     "PageRenderError",
     "TerminalState",
     "content_security_policy",
+    "hosted_renderer",
+    "install",
     "merchant_return_url",
     "negotiate_locale",
     "render_approval_page",
     "render_not_found_page",
     "render_result_page",
+    "router",
 ]
