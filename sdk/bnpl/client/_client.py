@@ -152,9 +152,15 @@ class Client(_ClientBase):
         self._headers = _base_headers(self._config, default_headers)
         self._sleep = _sleep
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(verify=_ssl_verify(verify))
+        if http_client is None:
+            # Our own pool carries the constant headers, so each attempt only adds its few own (cheaper merge).
+            self._http = httpx.Client(verify=_ssl_verify(verify), headers=self._headers)
+            self._request_headers: dict[str, str] = {}
+        else:
+            self._http = http_client
+            self._request_headers = self._headers
         self._transport = SyncTransport(
-            self._http, self._config.base_url, self._headers, self._timeout, self._policy, self._sleep
+            self._http, self._config.base_url, self._request_headers, self._timeout, self._policy, self._sleep
         )
 
     def with_options(self, *, timeout: TimeoutTypes | None = None, max_retries: int | None = None) -> Client:
@@ -168,11 +174,12 @@ class Client(_ClientBase):
             else RetryPolicy(check_max_retries(max_retries), backoff_base=self._policy.backoff_base)
         )
         copy._headers = self._headers
+        copy._request_headers = self._request_headers
         copy._sleep = self._sleep
         copy._owns_http = self._owns_http
         copy._http = self._http
         copy._transport = SyncTransport(
-            copy._http, copy._config.base_url, copy._headers, copy._timeout, copy._policy, copy._sleep
+            copy._http, copy._config.base_url, copy._request_headers, copy._timeout, copy._policy, copy._sleep
         )
         return copy
 
@@ -290,9 +297,15 @@ class AsyncClient(_ClientBase):
         self._headers = _base_headers(self._config, default_headers)
         self._sleep = _sleep
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient(verify=_ssl_verify(verify))
+        if http_client is None:
+            # Our own pool carries the constant headers, so each attempt only adds its few own (cheaper merge).
+            self._http = httpx.AsyncClient(verify=_ssl_verify(verify), headers=self._headers)
+            self._request_headers: dict[str, str] = {}
+        else:
+            self._http = http_client
+            self._request_headers = self._headers
         self._transport = AsyncTransport(
-            self._http, self._config.base_url, self._headers, self._timeout, self._policy, self._sleep
+            self._http, self._config.base_url, self._request_headers, self._timeout, self._policy, self._sleep
         )
 
     def with_options(self, *, timeout: TimeoutTypes | None = None, max_retries: int | None = None) -> AsyncClient:
@@ -306,11 +319,12 @@ class AsyncClient(_ClientBase):
             else RetryPolicy(check_max_retries(max_retries), backoff_base=self._policy.backoff_base)
         )
         copy._headers = self._headers
+        copy._request_headers = self._request_headers
         copy._sleep = self._sleep
         copy._owns_http = self._owns_http
         copy._http = self._http
         copy._transport = AsyncTransport(
-            copy._http, copy._config.base_url, copy._headers, copy._timeout, copy._policy, copy._sleep
+            copy._http, copy._config.base_url, copy._request_headers, copy._timeout, copy._policy, copy._sleep
         )
         return copy
 
