@@ -167,10 +167,10 @@ def _advance(db: Database, clock_id: str, until: int, policy: ClockPolicy, hook:
             steps += 1
             events += written
             pending_hook = action.at
-    with db.transaction() as tx:
-        tx.execute("UPDATE test_clocks SET status = 'ready' WHERE id = ?", (clock_id,))
     if hook is not None:
         hook(from_us(until))  # deliveries and retries due by the new time
+    with db.transaction() as tx:
+        tx.execute("UPDATE test_clocks SET status = 'ready' WHERE id = ?", (clock_id,))
     return steps, events
 
 
