@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from bnpl.models import Checkout, LineItem, Passenger, PlanPricing, PlanQuote, ScheduledInstalment, TravelDetails
 from bnpl.money import Money
 from bnpl.plans import Plan, Pricing, build_plan
+from bnpl.sandbox.pages.i18n import MESSAGES
 from bnpl.sandbox.pages import (
+    LOCALES,
     PageRenderError,
     content_security_policy,
     merchant_return_url,
@@ -214,6 +216,17 @@ def test_zh_cn_page_shows_order_items_trip_and_every_plan() -> None:
     assert page.by_class("cost-of-credit") == [Money(o.total_cost_of_credit, "CNY").format("zh_CN") for o in offers]
     assert page.by_class("first-due")[1] == "2025年2月15日"
     assert page.by_class("subsidy") == [Money(offers[2].merchant_subsidy, "CNY").format("zh_CN")]
+
+
+def test_messages_exist_in_every_language_and_never_shadow_dict_attributes() -> None:
+    # Templates read ``msg.key``: Jinja resolves a dict attribute (``msg.items``) before the key.
+    assert set(MESSAGES) == set(LOCALES)
+    assert set(MESSAGES["zh-CN"]) == set(MESSAGES["en"])
+    assert not set(MESSAGES["en"]) & set(dir(dict))
+    for locale in LOCALES:
+        html = approval(locale)
+        assert "built-in method" not in html
+        assert f"<h3>{MESSAGES[locale]['items_heading']}</h3>" in html
 
 
 def test_zh_cn_shows_the_pboc_irr_first_and_labels_the_simple_rate() -> None:
