@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from bnpl.models import Checkout, LineItem, Passenger, PlanPricing, PlanQuote, ScheduledInstalment, TravelDetails
 from bnpl.money import Money
 from bnpl.plans import Plan, Pricing, build_plan
-from bnpl.sandbox.pages.i18n import MESSAGES
 from bnpl.sandbox.pages import (
     LOCALES,
     PageRenderError,
@@ -29,6 +28,7 @@ from bnpl.sandbox.pages import (
     render_not_found_page,
     render_result_page,
 )
+from bnpl.sandbox.pages.i18n import MESSAGES
 
 NOW = dt.datetime(2025, 1, 15, 9, 30, tzinfo=dt.UTC)
 START = dt.date(2025, 1, 15)
