@@ -31,6 +31,7 @@ class Receiver:
         self.received: list[Reception] = []
         self._answers: deque[int] = deque()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._held = threading.Event()
         self._held.set()
         receiver = self
@@ -82,9 +83,16 @@ class Receiver:
                 verified, error = False, type(exc).__name__
         with self._lock:
             self.received.append(Reception(headers, body, verified, error))
+            self._arrived.notify_all()
             if not verified:
                 return 400
             return self._answers.popleft() if self._answers else 200
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[Reception]:
+        """Block until ``count`` requests have arrived (for a worker running in the background); bounded."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.received) >= count, timeout)
+            return list(self.received)
 
     def close(self) -> None:
         self.release()

@@ -254,14 +254,12 @@ class DeliveryWorker:
         now_us = to_us(when)
         created = 0
         while True:
+            # Look first without the write lock: most wake-ups find nothing new, and SQLite writers queue.
+            with self.db.transaction(readonly=True) as tx:
+                if not self._new_events(tx, 1):
+                    return created
             with self.db.transaction() as tx:
-                top = tx.fetchone("SELECT MAX(event_pk) AS m FROM delivery_fanout")
-                floor = max(0, int(top["m"] or 0) - _FANOUT_LAG) if top is not None else 0
-                events = tx.fetchall(
-                    "SELECT e.pk, e.id, e.merchant_id, e.type FROM events e WHERE e.pk > ? AND NOT EXISTS "
-                    "(SELECT 1 FROM delivery_fanout f WHERE f.event_pk = e.pk) ORDER BY e.pk LIMIT ?",
-                    (floor, _FANOUT_BATCH),
-                )
+                events = self._new_events(tx, _FANOUT_BATCH)
                 if not events:
                     return created
                 merchants = sorted({str(e["merchant_id"]) for e in events})
@@ -287,6 +285,16 @@ class DeliveryWorker:
                     )
             if len(events) < _FANOUT_BATCH:
                 return created
+
+    @staticmethod
+    def _new_events(tx: Transaction, limit: int) -> list[Row]:
+        top = tx.fetchone("SELECT MAX(event_pk) AS m FROM delivery_fanout")
+        floor = max(0, int(top["m"] or 0) - _FANOUT_LAG) if top is not None else 0
+        return tx.fetchall(
+            "SELECT e.pk, e.id, e.merchant_id, e.type FROM events e WHERE e.pk > ? AND NOT EXISTS "
+            "(SELECT 1 FROM delivery_fanout f WHERE f.event_pk = e.pk) ORDER BY e.pk LIMIT ?",
+            (floor, limit),
+        )
 
     # --- background mode ------------------------------------------------------------------------------------
 
@@ -346,6 +354,16 @@ class DeliveryWorker:
         now_us = to_us(when)
         lease_until = to_us(when + timedelta(seconds=self.timeout * 3 + _LEASE_MARGIN_S))
         jobs: list[_Job] = []
+        with self.db.transaction(readonly=True) as tx:
+            if (
+                tx.fetchone(
+                    "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND "
+                    "(lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+                    (now_us, now_us),
+                )
+                is None
+            ):
+                return jobs  # nothing due: no write lock taken
         with self.db.transaction() as tx:
             due = tx.fetchall(
                 "SELECT pk FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND "
