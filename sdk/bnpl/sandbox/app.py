@@ -22,6 +22,7 @@ from bnpl.sandbox.api import ROUTERS
 from bnpl.sandbox.api._base import SandboxState, error_response, json_response, run_sync
 from bnpl.sandbox.auth import hosted_secret
 from bnpl.sandbox.db import Database
+from bnpl.sandbox.delivery_api import attach_delivery
 from bnpl.sandbox.migrations import migrate
 from bnpl.sandbox.settings import Clock, Settings, SystemClock
 
@@ -121,4 +122,5 @@ def create_app(db: Database, *, clock: Clock | None = None, settings: Settings |
             "api_error", "The sandbox hit an internal error; the request may be retried", code="internal_error"
         )
 
+    attach_delivery(app)  # webhook delivery worker (lifespan) + delivery log / redeliver routes
     return app
