@@ -6,17 +6,17 @@ from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, cast
 
 import httpx
-import pydantic
 
 from bnpl.client._core import APIRequest, parse_model, query_from, request_id_of
 from bnpl.client._pagination import AsyncCursorPage, AsyncPaginator, SyncCursorPage
 from bnpl.client._response import RawResponse
 from bnpl.client._transport import AsyncTransport, SyncTransport
 from bnpl.models import ApiParams, ListResponse
+from bnpl.models.common import ApiObject
 
 T = TypeVar("T")
 P = ParamSpec("P")
-M = TypeVar("M", bound=pydantic.BaseModel)
+M = TypeVar("M", bound=ApiObject)
 Item = TypeVar("Item")
 
 

@@ -35,11 +35,13 @@ from bnpl.errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from bnpl.models.common import ApiObject
 from bnpl.models.routes import encode_query
 
 logger = logging.getLogger("bnpl")
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+ObjT = TypeVar("ObjT", bound=ApiObject)
 T = TypeVar("T")
 
 MUTATING_METHODS = frozenset({"POST", "DELETE", "PUT", "PATCH"})
@@ -160,14 +162,14 @@ def request_id_of(response: httpx.Response) -> str | None:
     return request_id
 
 
-def parse_model(response: httpx.Response, model: type[ModelT], request: APIRequest) -> ModelT:
+def parse_model(response: httpx.Response, model: type[ObjT], request: APIRequest) -> ObjT:
     """Validate a 2xx body as ``model`` (pydantic-core's JSON parser) and attach the request id as
     ``obj._request_id``; a non-JSON or malformed body raises :class:`APIResponseValidationError`."""
     try:
         obj = model.model_validate_json(response.content)
     except pydantic.ValidationError as exc:
         raise response_validation_error(response, model.__name__, request, exc) from None
-    object.__setattr__(obj, "_request_id", response.headers.get("request-id"))
+    obj._request_id = response.headers.get("request-id")
     return obj
 
 
@@ -177,8 +179,8 @@ def parse_with(response: httpx.Response, adapter: pydantic.TypeAdapter[T], expec
         obj = adapter.validate_json(response.content)
     except pydantic.ValidationError as exc:
         raise response_validation_error(response, expected, request, exc) from None
-    if isinstance(obj, pydantic.BaseModel):
-        object.__setattr__(obj, "_request_id", response.headers.get("request-id"))
+    if isinstance(obj, ApiObject):
+        obj._request_id = response.headers.get("request-id")
     return obj
 
 

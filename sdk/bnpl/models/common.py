@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictInt,
     StringConstraints,
 )
@@ -67,6 +68,9 @@ class ApiObject(BaseModel):
     """Base of every response object: frozen, and forward compatible (unknown fields are ignored)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    _request_id: str | None = PrivateAttr(default=None)
+    """The ``Request-Id`` of the HTTP response this object came from (set by the client; quote it to support)."""
 
 
 class ApiParams(BaseModel):
