@@ -3,13 +3,21 @@ checkout, pick a plan, confirm or cancel, and land back on the merchant's page (
 
 from __future__ import annotations
 
+import os
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from playwright.sync_api import Page, expect
+import pytest
 from pytest_httpserver import HTTPServer
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # a clear skip on a dev machine; CI must have it (the conftest fails there too)
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        raise
+    pytest.skip("the playwright package is not installed (pip install playwright)", allow_module_level=True)
 
 from bnpl.money import Money
 from bnpl.sandbox import SandboxInfo
