@@ -11,6 +11,7 @@ import click
 from bnpl import __version__
 from bnpl.cli.demo import demo
 from bnpl.cli.quote import quote
+from bnpl.cli.sandbox import sandbox
 from bnpl.money import MoneyError
 from bnpl.plans import PlanError
 
@@ -59,6 +60,7 @@ def cli() -> None:
 
 cli.add_command(quote)
 cli.add_command(demo)
+cli.add_command(sandbox)
 
 
 def main() -> None:
