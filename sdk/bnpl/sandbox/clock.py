@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import heapq
 import importlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,10 +84,8 @@ class DeliveryStepper:
 
 def delivery_hook(db: Database) -> DeliveryStepper | None:
     """A :class:`DeliveryStepper` over ``db`` when :mod:`bnpl.sandbox.delivery` exists and some webhook endpoint
-    is registered; None otherwise, or when ``BNPL_SANDBOX_DELIVERY=0`` (the switch that also turns off the
-    background worker, for tests that step delivery themselves)."""
-    if os.environ.get("BNPL_SANDBOX_DELIVERY", "").strip().lower() in {"0", "false", "no", "off"}:
-        return None
+    is registered; None otherwise. It runs whether or not the background worker does
+    (``BNPL_SANDBOX_DELIVERY=0`` turns off only the wall-clock background worker)."""
     try:
         module = importlib.import_module("bnpl.sandbox.delivery")
     except ImportError:
