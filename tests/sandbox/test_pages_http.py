@@ -4,8 +4,10 @@ the form, follow the 303 back to the merchant, and check the order through the A
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +15,7 @@ import httpx
 import pytest
 
 from bnpl.money import Money
-from bnpl.sandbox import SandboxInfo, server
+from bnpl.sandbox import SandboxInfo, Settings, server
 from bnpl.sandbox.auth import create_merchant
 from bnpl.sandbox.pages import MAX_FORM_BYTES, install
 
@@ -44,8 +46,24 @@ def clock() -> SettableClock:
     return SettableClock()
 
 
-@pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch, clock: SettableClock) -> Iterator[SandboxInfo]:
+def _pg_schema(url: str) -> Iterator[str]:
+    import psycopg
+
+    schema = "pages_" + secrets.token_hex(6)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sandbox(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, clock: SettableClock, tmp_path: Path
+) -> Iterator[SandboxInfo]:
+    """A running sandbox with the page mounted, on SQLite and on PostgreSQL (a fresh schema)."""
     # install() is idempotent: once create_app mounts the page itself this shim changes nothing.
     real = server.create_app
 
@@ -55,8 +73,15 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, clock: SettableClock) -> Iterator[S
         return app
 
     monkeypatch.setattr(server, "create_app", with_pages)
-    with server.run_sandbox(clock=clock) as info:
-        yield info
+    settings = Settings(expiry_sweep_seconds=0)  # expiry happens when the test moves the clock, not on a timer
+    if request.param == "sqlite":
+        with server.run_sandbox(str(tmp_path / "sandbox.db"), clock=clock, settings=settings) as info:
+            yield info
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    for schema in _pg_schema(url):
+        with server.run_sandbox(url, clock=clock, settings=settings, schema=schema) as info:
+            yield info
 
 
 @pytest.fixture
