@@ -24,6 +24,7 @@ from bnpl.sandbox.auth import hosted_secret
 from bnpl.sandbox.db import Database
 from bnpl.sandbox.delivery_api import attach_delivery
 from bnpl.sandbox.migrations import migrate
+from bnpl.sandbox.pages import install as install_pages
 from bnpl.sandbox.settings import Clock, Settings, SystemClock
 
 __all__ = ["create_app"]
@@ -83,6 +84,7 @@ def create_app(db: Database, *, clock: Clock | None = None, settings: Settings |
     app.state.sandbox = state
     for router in ROUTERS:
         app.include_router(router)
+    install_pages(app)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> Response:
