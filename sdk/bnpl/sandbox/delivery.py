@@ -215,6 +215,9 @@ class DeliveryWorker:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._run_lock = threading.Lock()  # one run_due at a time per worker object; other workers may race
+        # The sending threads record results one at a time: on SQLite, concurrent writers would otherwise meet
+        # in the busy handler, which backs off by sleeping (5x slower under load).
+        self._write_lock = threading.Lock()
         ensure_delivery_schema(db)
 
     def __repr__(self) -> str:
@@ -486,7 +489,7 @@ class DeliveryWorker:
         row_status = {"succeeded": "succeeded", "retrying": "pending", "abandoned": "abandoned", "failed": "failed"}[
             outcome
         ]
-        with self.db.transaction() as tx:
+        with self._write_lock, self.db.transaction() as tx:
             # Only the lease holder updates the row; a redelivery that took the lease meanwhile wins.
             tx.execute(
                 "UPDATE deliveries SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at), "
