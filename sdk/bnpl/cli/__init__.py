@@ -9,9 +9,17 @@ from typing import Any, NoReturn
 import click
 
 from bnpl import __version__
+from bnpl.cli.checkout import checkout
+from bnpl.cli.clock import clock
 from bnpl.cli.demo import demo
+from bnpl.cli.events import events
+from bnpl.cli.listen import listen
+from bnpl.cli.order import order
+from bnpl.cli.prequalify import prequalify
 from bnpl.cli.quote import quote
 from bnpl.cli.sandbox import sandbox
+from bnpl.cli.trigger import trigger
+from bnpl.cli.webhooks import webhooks
 from bnpl.money import MoneyError
 from bnpl.plans import PlanError
 
@@ -61,6 +69,14 @@ def cli() -> None:
 cli.add_command(quote)
 cli.add_command(demo)
 cli.add_command(sandbox)
+cli.add_command(prequalify)
+cli.add_command(checkout)
+cli.add_command(order)
+cli.add_command(events)
+cli.add_command(webhooks)
+cli.add_command(listen)
+cli.add_command(trigger)
+cli.add_command(clock)
 
 
 def main() -> None:
