@@ -47,7 +47,8 @@ def test_prequalify_persona_table_and_json(bnpl: Bnpl) -> None:
     out = bnpl("prequalify", "1299", "CNY", "--persona", "pays_on_time").stdout
     assert fields(out)["eligible"] == "yes"
     assert "20,000.00 CNY" in out  # the persona's limit
-    assert "pay_in_4" in out and "12.00 %" in out
+    assert "pay_in_4" in out
+    assert "12.00 %" in out
     doc = bnpl.json("prequalify", "1299.00", "CNY", "--persona", "decline")
     assert doc["eligible"] is False
     assert doc["decline_reason"] == "persona_always_declines"
@@ -65,7 +66,9 @@ def test_checkout_create_with_travel_items_and_metadata(bnpl: Bnpl, client: Clie
     checkout_id = next(line.split()[1] for line in out.splitlines() if line.startswith("checkout "))
     assert "approval url  http://127.0.0.1:" in out
     stored = client.checkouts.retrieve(checkout_id)
-    assert stored.amount == 129900 and stored.currency == "CNY" and stored.status == "open"
+    assert stored.amount == 129900
+    assert stored.currency == "CNY"
+    assert stored.status == "open"
     assert stored.merchant_reference == ref
     assert stored.metadata == {"channel": "app", "pnr": "ABC123"}
     assert stored.customer_id is not None
@@ -98,7 +101,8 @@ def test_checkout_approve_creates_an_authorized_order(bnpl: Bnpl, client: Client
     assert doc["checkout"]["status"] == "approved"
     assert "status=approved" in doc["redirect_url"]
     order = client.orders.retrieve(doc["checkout"]["order_id"])
-    assert order.status == "authorized" and order.amount_authorized == 129900
+    assert order.status == "authorized"
+    assert order.amount_authorized == 129900
     assert order.plan.product == "pay_in_4"
     again = bnpl.run("checkout", "approve", str(checkout["id"]))
     assert again.exit_code == 1
@@ -129,7 +133,8 @@ def test_order_capture_refund_schedule(bnpl: Bnpl, client: Client) -> None:
     order_id = approved_order(bnpl, client, "1000")
     out = bnpl("order", "capture", order_id, "--reference", "TKT-1").stdout
     order = client.orders.retrieve(order_id)
-    assert order.amount_captured == 100000 and order.status == "captured"
+    assert order.amount_captured == 100000
+    assert order.status == "captured"
     assert order.captures[0].reference == "TKT-1"
     # the schedule table: pay in 4 of 250.00
     rows = [line.split() for line in out.splitlines() if line[:1].isdigit() and "CNY" in line]
@@ -138,7 +143,8 @@ def test_order_capture_refund_schedule(bnpl: Bnpl, client: Client) -> None:
     doc = bnpl.json("order", "refund", order_id, "--amount", "300", "--reason", "rebooked")
     assert doc["amount_refunded"] == 30000
     refreshed = client.orders.retrieve(order_id)
-    assert refreshed.amount_refunded == 30000 and refreshed.refunds[0].reason == "rebooked"
+    assert refreshed.amount_refunded == 30000
+    assert refreshed.refunds[0].reason == "rebooked"
     assert sum(i.amount for i in refreshed.plan.schedule) == 70000  # what the customer still owes, exactly
     assert bnpl.json("order", "get", order_id) == refreshed.model_dump(mode="json")
 
@@ -152,7 +158,8 @@ def test_order_partial_capture_void_and_amend(bnpl: Bnpl, client: Client) -> Non
     order = client.orders.retrieve(order_id)
     assert (order.amount_captured, order.amount_voided) == (100000, 9950)
     shown = fields(bnpl("order", "get", order_id).stdout)
-    assert shown["captured"] == "1,000.00 CNY" and shown["voided"] == "99.50 CNY"
+    assert shown["captured"] == "1,000.00 CNY"
+    assert shown["voided"] == "99.50 CNY"
     assert shown["authorized"] == "1,099.50 CNY"
 
 
@@ -181,7 +188,8 @@ def test_order_conflict_is_one_line_exit_1(bnpl: Bnpl, client: Client) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     line = result.stderr.strip()
-    assert "\n" not in line and line.startswith("error: ")
+    assert "\n" not in line
+    assert line.startswith("error: ")
     assert "request id: req_" in line
 
 
@@ -192,11 +200,14 @@ def test_events_list_and_get(bnpl: Bnpl, client: Client) -> None:
     assert [e["type"] for e in listed["data"]] == ["order.captured", "order.authorized"]
     table = bnpl("events", "list", "--type", "order.captured", "--limit", "100").stdout
     captured_id = listed["data"][0]["id"]
-    assert captured_id in table and "order.authorized" not in table
+    assert captured_id in table
+    assert "order.authorized" not in table
     event = bnpl.json("events", "get", captured_id)
-    assert event["type"] == "order.captured" and event["data"]["id"] == order_id
+    assert event["type"] == "order.captured"
+    assert event["data"]["id"] == order_id
     text = bnpl("events", "get", captured_id).stdout
-    assert fields(text)["object"] == order_id and '"amount_captured": 129900' in text
+    assert fields(text)["object"] == order_id
+    assert '"amount_captured": 129900' in text
 
 
 def test_env_vars_supply_key_and_url(bnpl: Bnpl, sandbox: SandboxInfo, client: Client) -> None:
@@ -214,7 +225,8 @@ def test_bad_key_is_one_line_exit_1(bnpl: Bnpl, sandbox: SandboxInfo) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
-    assert "authentication_error" in result.stderr and "--api-key / BNPL_API_KEY" in result.stderr
+    assert "authentication_error" in result.stderr
+    assert "--api-key / BNPL_API_KEY" in result.stderr
     assert "0" * 32 not in result.stderr  # the key is never echoed
 
 
@@ -227,9 +239,11 @@ def test_missing_key_is_a_usage_error(bnpl: Bnpl, sandbox: SandboxInfo) -> None:
 def test_bad_option_is_exit_2(bnpl: Bnpl) -> None:
     result = bnpl.run("order", "list", "--status", "shipped")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
     result = bnpl.run("checkout", "create", "1299", "CNY")  # no --reference
-    assert result.exit_code == 2 and "--reference" in result.stderr
+    assert result.exit_code == 2
+    assert "--reference" in result.stderr
 
 
 def test_sandbox_down_says_how_to_start_it(bnpl: Bnpl, sandbox: SandboxInfo) -> None:
