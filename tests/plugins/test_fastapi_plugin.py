@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 import bnpl
 from bnpl.sandbox import SandboxInfo
@@ -113,13 +112,19 @@ def _buy_and_approve(shop: Shop, http: httpx.Client, reference: str) -> Merchant
     assert answer.status_code == 303
     approval_url = answer.headers["location"]
     pending = shop.router.book.get(reference)
-    assert pending is not None and pending.status == "pending" and pending.order_id is None
+    assert pending is not None
+    assert pending.status == "pending"
+    assert pending.order_id is None
     outcome = approve_checkout(approval_url)
-    assert outcome.status == "approved" and outcome.redirect_url.startswith(shop.url + "/bnpl/return?")
+    assert outcome.status == "approved"
+    assert outcome.redirect_url.startswith(shop.url + "/bnpl/return?")
     back = http.get(outcome.redirect_url)
-    assert back.status_code == 303 and back.headers["location"] == f"/thanks/{reference}"
+    assert back.status_code == 303
+    assert back.headers["location"] == f"/thanks/{reference}"
     order = shop.router.book.get(reference)
-    assert order is not None and order.order_id is not None and order.checkout_id == outcome.checkout_id
+    assert order is not None
+    assert order.order_id is not None
+    assert order.checkout_id == outcome.checkout_id
     return order
 
 
@@ -128,11 +133,13 @@ def test_full_flow_checkout_return_capture_webhook_moves_the_order(shop: Shop, l
     with httpx.Client(base_url=shop.url) as http:
         order = _buy_and_approve(shop, http, reference)
         assert order.status in ("authorized",)  # nothing captured yet, whichever came first (return or webhook)
-        assert order.amount == 129900 and order.amount_captured == 0
+        assert order.amount == 129900
+        assert order.amount_captured == 0
         assert order.order_id is not None
         lender_client.orders.capture(order.order_id, amount=50000)
         event, hooked = shop.hooks.wait_for(lambda item: item[0].type == "order.captured")
-        assert hooked.reference == reference and hooked.amount_captured == 50000
+        assert hooked.reference == reference
+        assert hooked.amount_captured == 50000
         stored = shop.router.book.get(reference)
         assert stored is not None
         assert (stored.status, stored.amount_captured, stored.amount_refunded) == ("partially_captured", 50000, 0)
@@ -148,12 +155,14 @@ def test_return_with_a_forged_query_is_confirmed_with_the_api(shop: Shop, lender
         checkout_id = shop.router.book.get(reference).checkout_id  # type: ignore[union-attr]
         # the customer never approved; a hand-made "status=approved" must not be believed
         back = http.get(f"/bnpl/return?checkout_id={checkout_id}&status=approved")
-        assert back.status_code == 303 and back.headers["location"] == f"/sorry/{reference}?reason=open"
+        assert back.status_code == 303
+        assert back.headers["location"] == f"/sorry/{reference}?reason=open"
         assert shop.router.book.get(reference).status == "pending"  # type: ignore[union-attr]
         unknown = http.get("/bnpl/return?checkout_id=chk_doesnotexist1")
         assert unknown.headers["location"] == "/sorry/?reason=unknown_checkout"
         bad = http.get("/bnpl/return?checkout_id=<script>")
-        assert bad.status_code == 400 and bad.json()["error"]["param"] == "checkout_id"
+        assert bad.status_code == 400
+        assert bad.json()["error"]["param"] == "checkout_id"
         assert answer.status_code == 303
 
 
@@ -165,7 +174,9 @@ def test_declined_by_the_customer_goes_to_the_failure_url(shop: Shop) -> None:
         back = http.get(outcome.redirect_url)
         assert back.headers["location"] == f"/sorry/{reference}?reason=canceled"
         order = shop.router.book.get(reference)
-        assert order is not None and order.status == "canceled" and order.order_id is None
+        assert order is not None
+        assert order.status == "canceled"
+        assert order.order_id is None
 
 
 def _replica(shop: Shop, tmp: Path, sb: SandboxInfo, **kw: Any) -> tuple[BnplRouter, httpx.AsyncClient]:
@@ -200,7 +211,8 @@ async def test_duplicate_and_out_of_order_deliveries_change_the_order_once_never
 ) -> None:
     reference, got = _captured_flow(shop, lender_client)
     live = shop.router.book.get(reference)
-    assert live is not None and (live.status, live.amount_captured, live.amount_refunded) == (
+    assert live is not None
+    assert (live.status, live.amount_captured, live.amount_refunded) == (
         "partially_refunded",
         129900,
         20000,
@@ -210,7 +222,8 @@ async def test_duplicate_and_out_of_order_deliveries_change_the_order_once_never
         again = await c.post(
             WEBHOOK_PATH, content=got["order.captured"].body, headers=got["order.captured"].signed_headers
         )
-    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    assert again.status_code == 200
+    assert again.json()["outcome"] == "duplicate"
     assert shop.router.book.get(reference) == live
 
     # a replica that knows the order but gets the events newest first, each twice
@@ -242,15 +255,18 @@ async def test_unknown_order_answers_503_then_processes_once_known(
     delivery = got["order.captured"]
     async with client:
         first = await client.post(WEBHOOK_PATH, content=delivery.body, headers=delivery.signed_headers)
-        assert first.status_code == 503 and first.json()["outcome"] == "retry_later"
+        assert first.status_code == 503
+        assert first.json()["outcome"] == "retry_later"
         assert int(first.headers["retry-after"]) > 0
         assert router.book.get(reference) is None
         checkout = lender_client.checkouts.retrieve(got["checkout.approved"].event["object_id"])
         router.book.record_opened(checkout)
         retried = await client.post(WEBHOOK_PATH, content=delivery.body, headers=delivery.signed_headers)
-    assert retried.status_code == 200 and retried.json()["outcome"] == "processed"
+    assert retried.status_code == 200
+    assert retried.json()["outcome"] == "processed"
     stored = router.book.get(reference)
-    assert stored is not None and (stored.status, stored.amount_captured) == ("captured", 129900)
+    assert stored is not None
+    assert (stored.status, stored.amount_captured) == ("captured", 129900)
 
 
 async def test_bad_signature_answers_400_and_changes_nothing(
@@ -268,7 +284,8 @@ async def test_bad_signature_answers_400_and_changes_nothing(
     async with client:
         for body, headers in ((tampered, delivery.signed_headers), (delivery.body, wrong_key)):
             answer = await client.post(WEBHOOK_PATH, content=body, headers=headers)
-            assert answer.status_code == 400 and answer.json()["outcome"] == "invalid_signature"
+            assert answer.status_code == 400
+            assert answer.json()["outcome"] == "invalid_signature"
         assert router.book.get(reference) == before
         # nothing was recorded: the genuine delivery is still processed afterwards
         genuine = await client.post(WEBHOOK_PATH, content=delivery.body, headers=delivery.signed_headers)
@@ -284,7 +301,8 @@ async def test_raw_body_pitfall_request_json_first_still_verifies(
     delivery = got["order.captured"]
     async with client:
         answer = await client.post("/custom-webhook", content=delivery.body, headers=delivery.signed_headers)
-        assert answer.status_code == 200 and answer.json()["outcome"] == "processed"
+        assert answer.status_code == 200
+        assert answer.json()["outcome"] == "processed"
         # the trap the helper avoids: re-serialised JSON is not what was signed
         reserialised = json.dumps(json.loads(got["order.refunded"].body)).encode()
         wrong = await client.post(WEBHOOK_PATH, content=reserialised, headers=got["order.refunded"].signed_headers)
@@ -312,7 +330,7 @@ async def test_as_low_as_equals_the_sandbox_quote_and_is_cached(
         plugin_sandbox.secret_key, base_url=plugin_sandbox.base_url, http_client=httpx.AsyncClient(transport=counting)
     )
     cache = QuoteCache(60, clock=lambda: now[0])
-    router, client = _replica(shop, tmp_path, plugin_sandbox, client=sdk, quote_cache=cache)
+    _router, client = _replica(shop, tmp_path, plugin_sandbox, client=sdk, quote_cache=cache)
     quotes = lender_client.plans.quote(amount=129900, currency="CNY").data
     monthly = [q for q in quotes if q.product == "monthly"]
     expected = min(max(i.amount for i in q.schedule) for q in monthly)
@@ -338,12 +356,17 @@ async def test_as_low_as_equals_the_sandbox_quote_and_is_cached(
             ({"currency": "CNY"}, "amount"),
         ):
             bad = await client.get("/bnpl/as-low-as", params=params)
-            assert bad.status_code == 400 and bad.json()["error"]["param"] == param
+            assert bad.status_code == 400
+            assert bad.json()["error"]["param"] == param
         widget = await client.get("/bnpl/widget.js")
     await sdk.aclose()
-    assert widget.status_code == 200 and widget.headers["content-type"].startswith("application/javascript")
-    assert "innerHTML" not in widget.text and "http://" not in widget.text and "https://" not in widget.text
-    assert "as-low-as" in widget.text and "data-bnpl-amount" in widget.text
+    assert widget.status_code == 200
+    assert widget.headers["content-type"].startswith("application/javascript")
+    assert "innerHTML" not in widget.text
+    assert "http://" not in widget.text
+    assert "https://" not in widget.text
+    assert "as-low-as" in widget.text
+    assert "data-bnpl-amount" in widget.text
 
 
 def test_router_needs_a_webhook_secret(tmp_path: Path) -> None:
@@ -352,8 +375,7 @@ def test_router_needs_a_webhook_secret(tmp_path: Path) -> None:
     with pytest.raises(PluginConfigurationError, match="BNPL_WEBHOOK_SECRET"):
         BnplRouter(BnplSettings(order_db=str(tmp_path / "o.db"), webhook_db=str(tmp_path / "w.db")))
     settings = BnplSettings(webhook_secret="whsec_" + "A" * 32, api_key="sk_test_secretvalue123")
-    assert "sk_test_secretvalue123" not in repr(settings) and "whsec_" not in repr(settings)
+    assert "sk_test_secretvalue123" not in repr(settings)
+    assert "whsec_" not in repr(settings)
     assert dataclasses.replace(settings, success_url="/ok").success_url == "/ok"
     assert isinstance(SQLiteOrderStore(tmp_path / "x.db"), SQLiteOrderStore)
-    unused = JSONResponse({})
-    assert unused.status_code == 200
