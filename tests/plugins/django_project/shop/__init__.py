@@ -1,0 +1,1 @@
+"""The test shop: one concrete django-payments ``Payment`` model."""
