@@ -185,8 +185,15 @@ def _pages(app: FastAPI, desk: BookingDesk, config: SiteConfig) -> None:
         )
 
     async def fare_page(
-        request: Request, flight_id: str, travel: str, *, status: int = 200, error: str | None = None, **form: str
+        request: Request,
+        flight_id: str,
+        travel: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        form: dict[str, str] | None = None,
     ) -> Response:
+        form = form or {}
         flight = get_flight(flight_id)
         try:
             when = _travel_date(travel)
@@ -237,7 +244,9 @@ def _pages(app: FastAPI, desk: BookingDesk, config: SiteConfig) -> None:
                 raise ValueError("email: enter a valid email address")
             booking, checkout = await desk.book(request, get_flight(flight_id), when, passenger, email, plan)
         except (ValueError, DeskError) as exc:
-            return await fare_page(request, flight_id, form.get("travel_date", ""), status=400, error=str(exc), **form)
+            return await fare_page(
+                request, flight_id, form.get("travel_date", ""), status=400, error=str(exc), form=form
+            )
         target = (
             checkout.approval_url
             if checkout.status == "open"
