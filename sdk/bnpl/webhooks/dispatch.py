@@ -29,6 +29,7 @@ import http
 import inspect
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -48,6 +49,8 @@ __all__ = [
     "UnknownEventTypeError",
     "WebhookHandler",
 ]
+
+_LOCK_STRIPES = 64
 
 logger = logging.getLogger("bnpl.webhooks")
 
@@ -290,6 +293,11 @@ class WebhookHandler(_Registry):
 
             store = SQLiteStore()
         self.store: DedupStore = store
+        # Two events of one object handled at once (concurrent deliveries) would both pass the stale check and an
+        # older handler could finish last, rolling the object back: stale check → handlers → complete run under a
+        # per-object lock (striped, so memory stays bounded). Within one process; several processes share the
+        # store's sequence, which this lock does not cover.
+        self._object_locks = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
     def __repr__(self) -> str:
         return f"WebhookHandler(types={sorted(self._handlers)}, store={self.store!r})"
@@ -321,6 +329,10 @@ class WebhookHandler(_Registry):
             return _result(HandleOutcome.DUPLICATE, 200, ev, "already processed")
         if claim is ClaimResult.IN_PROGRESS:
             return _in_progress(ev)
+        with self._object_locks[hash(ev.object_id) % _LOCK_STRIPES]:
+            return self._run_claimed(event, ev, handlers)
+
+    def _run_claimed(self, event: Any, ev: _EventLike, handlers: list[Callable[..., Any]]) -> HandleResult:
         try:
             last = self.store.last_sequence(ev.object_id)
             if _is_stale(last, ev):
