@@ -9,7 +9,7 @@ import stripe
 import bnpl
 from bnpl_stripe.errors import TransientSagaError
 
-__all__ = ["card_error_intent", "lender_call", "stripe_call"]
+__all__ = ["card_error_intent", "lender_call", "plain", "stripe_call"]
 
 _STRIPE_TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 _LENDER_TRANSIENT = (bnpl.APIConnectionError, bnpl.APIServerError, bnpl.RateLimitError)
@@ -18,9 +18,15 @@ _LENDER_TRANSIENT = (bnpl.APIConnectionError, bnpl.APIServerError, bnpl.RateLimi
 def stripe_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a stripe-python call; network errors, 5xx and rate limits become :class:`TransientSagaError`."""
     try:
-        return call(*args, **kwargs)
+        result = call(*args, **kwargs)
     except _STRIPE_TRANSIENT as exc:
         raise TransientSagaError(f"Stripe {what} did not complete ({type(exc).__name__}); retry later") from exc
+    return plain(result)
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """A StripeObject as a plain dict (stripe-python 16's objects are not dicts any more)."""
+    return cast(dict[str, Any], obj.to_dict() if hasattr(obj, "to_dict") else dict(obj))
 
 
 def lender_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -16,6 +16,7 @@ import stripe
 
 import bnpl
 from bnpl.models import Checkout, Order
+from bnpl_stripe._parties import plain
 from bnpl_stripe.errors import SagaError, TransientSagaError
 from bnpl_stripe.states import lender_status_of_order
 
@@ -70,20 +71,21 @@ def handle_stripe(saga: DownPaymentSaga, payload: bytes, signature_header: str |
     except (stripe.SignatureVerificationError, ValueError) as exc:
         # ValueError: the verified body is not JSON. Never echo the payload or the secret.
         return WebhookResult(400, "invalid", message=f"{type(exc).__name__}: pass the raw request body")
-    event_type = str(event["type"])
+    raw = plain(event)
+    event_type = str(raw["type"])
     status = STRIPE_EVENTS.get(event_type)
-    obj: Mapping[str, Any] = event["data"]["object"]
+    obj: Mapping[str, Any] = raw["data"]["object"]
     if status is None or obj.get("object") != "payment_intent":
-        return WebhookResult(200, "ignored", event["id"])
+        return WebhookResult(200, "ignored", raw["id"])
     metadata = obj.get("metadata") or {}
     found = saga.store.find(payment_intent_id=str(obj["id"]))
     if found is None and metadata.get("bnpl_saga_id"):
         found = saga.store.find(id=str(metadata["bnpl_saga_id"]))
     saga_id = found.id if found else None
     fresh = saga.store.apply_event(
-        "stripe", str(event["id"]), event_type, saga_id, _now_ms(), "card", status, payment_intent_id=str(obj["id"])
+        "stripe", str(raw["id"]), event_type, saga_id, _now_ms(), "card", status, payment_intent_id=str(obj["id"])
     )
-    return _after(saga, str(event["id"]), saga_id, fresh)
+    return _after(saga, str(raw["id"]), saga_id, fresh)
 
 
 def handle_lender(saga: DownPaymentSaga, payload: bytes, headers: Mapping[str, str]) -> WebhookResult:
