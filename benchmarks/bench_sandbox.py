@@ -27,7 +27,7 @@ import asyncio
 import json
 import os
 import secrets
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -89,16 +89,32 @@ def server(db_url: str, workers: int) -> Iterator[dict[str, str]]:
     if workers > 1:
         cmd += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
+    if os.environ.get("BNPL_BENCH_PYSPY"):  # profile the server: py-spy's collapsed stacks to that file
+        cmd = ["py-spy", "record", "--format", "raw", "-r", "200", "-o", os.environ["BNPL_BENCH_PYSPY"], "--", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603 - our own CLI
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
+        while line and not line.startswith("{"):  # (py-spy's own chatter when profiling)
+            line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"the sandbox did not start (exit {proc.wait()})")
-        yield json.loads(line)
+        info = json.loads(line)
+        info["pid"] = str(proc.pid)
+        yield info
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)
         proc.wait(20)
+
+
+def cpu_seconds(pid: str) -> float:
+    """User + system CPU the server process has used (Linux ``/proc``; 0 elsewhere). On a shared machine
+    the CPU a request costs is steadier than its wall-clock rate."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def checkout_body() -> bytes:
@@ -125,10 +141,12 @@ class Load:
         self.json_auth = self.auth + b"Content-Type: application/json\r\n"
         self.pk = info["publishable_key"]
         self.clients = clients
+        self.pid = info["pid"]
 
     async def run(
         self, seconds: float, step: Callable[[Conn, dict[str, list[float]]], Awaitable[None]]
     ) -> tuple[int, float, dict[str, list[float]]]:
+        """Run the phase; ``timings`` also gets ``"cpu"``: the server's CPU seconds during it."""
         conns = [await Conn.open(self.host, self.port) for _ in range(self.clients)]
         timings: dict[str, list[float]] = {}
         done = 0
@@ -140,9 +158,11 @@ class Load:
                 await step(conn, timings)
                 done += 1
 
+        cpu0 = cpu_seconds(self.pid)
         start = time.perf_counter()
         await asyncio.gather(*(client(c) for c in conns))
         elapsed = time.perf_counter() - start
+        timings["cpu"] = [cpu_seconds(self.pid) - cpu0]
         for c in conns:
             c.close()
         return done, elapsed, timings
@@ -217,6 +237,9 @@ async def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dic
         "create_p50": pct(t_c["create"], 0.5),
         "create_p99": pct(t_c["create"], 0.99),
         "flows_per_s": n_f / s_f,
+        "health_cpu_ms": 1000 * t_h["cpu"][0] / n_h,
+        "create_cpu_ms": 1000 * t_c["cpu"][0] / n_c,
+        "flow_cpu_ms": 1000 * t_f["cpu"][0] / n_f,
     }
     print(f"\n== {name} ({args.clients} clients, {args.seconds:g} s per phase, server workers={args.workers})")
     print(f"{'phase':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'x baseline req/s':>19}")
@@ -230,6 +253,11 @@ async def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dic
     print(
         f"flows (create→confirm→get→capture): {res['flows_per_s']:.0f} flows/s "
         f"({4 * res['flows_per_s']:.0f} req/s, baseline/flow-req = {base_rps / (4 * res['flows_per_s']):.2f})"
+    )
+    print(
+        f"server CPU per request: health {res['health_cpu_ms']:.3f} ms, create {res['create_cpu_ms']:.3f} ms "
+        f"({res['create_cpu_ms'] / res['health_cpu_ms']:.1f}x), per flow {res['flow_cpu_ms']:.3f} ms "
+        f"({res['flow_cpu_ms'] / res['health_cpu_ms']:.1f}x)"
     )
     for step in ("create", "confirm", "get", "capture", "flow"):
         print(f"  in flow {step:<10} p50 {pct(t_f[step], 0.5):7.2f} ms   p99 {pct(t_f[step], 0.99):7.2f} ms")

@@ -20,6 +20,7 @@ from bnpl.models.openapi import build_openapi
 from bnpl.sandbox import service
 from bnpl.sandbox.api import ROUTERS
 from bnpl.sandbox.api._base import SandboxState, error_response, json_response, run_sync
+from bnpl.sandbox.api._dispatch import DirectDispatch
 from bnpl.sandbox.auth import hosted_secret
 from bnpl.sandbox.db import Database
 from bnpl.sandbox.delivery_api import attach_delivery
@@ -91,7 +92,7 @@ def create_app(db: Database, *, clock: Clock | None = None, settings: Settings |
         return Response(_openapi_json(), media_type="application/json")
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> Response:
+    async def health(request: Request) -> Response:
         return json_response('{"status":"ok"}')
 
     @app.exception_handler(StarletteHTTPException)
@@ -124,5 +125,7 @@ def create_app(db: Database, *, clock: Clock | None = None, settings: Settings |
             "api_error", "The sandbox hit an internal error; the request may be retried", code="internal_error"
         )
 
+    # Inside the delivery middleware (added next, so outermost), which must still see every write.
+    app.add_middleware(DirectDispatch, fastapi_app=app)
     attach_delivery(app)  # webhook delivery worker (lifespan) + delivery log / redeliver routes
     return app
