@@ -1,18 +1,24 @@
-"""The card down payment for expensive fares: the seam where ``bnpl_stripe``'s saga plugs in.
+"""The card down payment for expensive fares: the seam where ``bnpl_stripe``'s saga plugs in (not wired yet).
 
-Policy: fares of ¥8,000 and more could take 20 % (rounded down to whole yuan) by card through the merchant's
-Stripe account and finance the rest. That needs two things this example does not do yet:
+Policy: fares of ¥8,000 and more take 20 % (rounded down to whole yuan) by card through the merchant's Stripe
+account and finance the rest. ``bnpl_stripe.DownPaymentSaga`` has landed; wiring it here is four local steps,
+left undone because they need a fake Stripe (pytest-httpserver) in this example's tests to be trustworthy:
 
-1. the card itself is collected by Stripe.js / Payment Element in the browser (an external script, which this
-   no-external-assets site deliberately does not load), and
-2. ``bnpl_stripe.DownPaymentSaga.start(...)`` must replace :meth:`BookingDesk._open_payment` for those fares
-   (the saga opens the lender checkout itself and captures both sides together), with its Stripe and lender
-   webhooks routed to ``saga.handle_stripe_webhook`` / ``saga.handle_lender_webhook``.
+1. in :meth:`BookingDesk.book`, for ``amount_for(fare) > 0`` call ``saga.start(booking.payment_reference,
+   Money(fare), Money(down), customer, return_url=<the plugin's /bnpl/return>, payment_method="pm_card_visa",
+   category="flight")`` instead of ``router.open_checkout`` (Stripe test mode confirms that test card
+   server-side, so no Stripe.js, an external script this site avoids, is needed for the demo; production
+   confirms ``saga.client_secret`` with the Payment Element);
+2. record the saga's lender checkout in the plugin's order book (``router.book.record_opened(checkout)``) so the
+   plugin's return route and webhook router know the reference;
+3. in the site's ``@router.on("*")`` hook, call ``saga.refresh(saga_id)`` for those references (the saga then
+   captures both sides together, so such a booking is ticketed at approval), and add a ``POST /stripe/webhook``
+   route answering ``saga.handle_stripe_webhook(raw_body, request.headers.get("Stripe-Signature"))``;
+4. on cancellation, refund the card side through Stripe as well as the lender side.
 
-So :meth:`DownPaymentPolicy.from_env` is *disabled* unless ``STRIPE_API_KEY`` is set **and** the saga is wired;
-with the key set it says so on start-up instead of recording a down payment that nobody charges. Every booking
-then finances its whole fare. The booking record, the fare page and the booking page already carry a
-``down_payment`` amount, so wiring the saga is local to ``desk.py``.
+Until then :meth:`DownPaymentPolicy.from_env` stays *disabled*; with ``STRIPE_API_KEY`` set the start-up banner
+says so instead of recording a down payment nobody charges, and every booking finances its whole fare. The
+booking record, the fare page and the booking page already carry a ``down_payment`` amount.
 """
 
 from __future__ import annotations
