@@ -107,7 +107,7 @@ class FakeStripe:
 
     def _handle(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
-        form = {k: v for k, v in request.form.items()}
+        form = dict(request.form.items())
         entry = Logged(request.method, request.path, key, form)
         with self._lock:
             self.log.append(entry)
@@ -219,9 +219,8 @@ def fake_stripe(httpserver: HTTPServer) -> FakeStripe:
 
 
 def test_fixtures_have_the_documented_states() -> None:
-    states = {fixture(f"payment_intent_{s}")["status"] for s in
-              ("requires_payment_method", "requires_confirmation", "requires_capture", "succeeded", "canceled")}  # fmt: skip
-    assert states == {"requires_payment_method", "requires_confirmation", "requires_capture", "succeeded", "canceled"}
+    names = ("requires_payment_method", "requires_confirmation", "requires_capture", "succeeded", "canceled")
+    assert {fixture(f"payment_intent_{s}")["status"] for s in names} == set(names)
     assert fixture("error_card_declined")["error"]["type"] == "card_error"
     assert fixture("error_card_declined")["error"]["code"] == "card_declined"
 

@@ -15,16 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import bnpl
 import pytest
 import stripe
+from pytest_httpserver import HTTPServer
+from test_stripe_fake_server import FakeStripe
+from werkzeug import Request, Response
+
+import bnpl
 from bnpl import Money
 from bnpl.sandbox import Settings, run_sandbox
 from bnpl.sandbox.customer import complete_hosted_page
-from pytest_httpserver import HTTPServer
-from test_stripe_fake_server import FakeStripe, fake_stripe  # noqa: F401  (fixture)
-from werkzeug import Request, Response
-
 from bnpl_stripe import DownPaymentSaga, SagaRecord, SagaStore, TransientSagaError
 
 STRIPE_WHSEC = "whsec_test_" + "s" * 24
@@ -34,7 +34,7 @@ TOTAL = Money(1_200_000, "CNY")
 DOWN = Money(300_000, "CNY")
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """The process dies here."""
 
 
@@ -93,12 +93,14 @@ class World:
         captured_orders = [c for c in checkouts if c.order_id and
                            self.lender.orders.retrieve(c.order_id).status == "captured"]  # fmt: skip
         if record.status == "captured":
-            assert len(captured_pis) == 1 and len(captured_orders) == 1
+            assert len(captured_pis) == 1
+            assert len(captured_orders) == 1
             assert captured_pis[0]["amount"] + record.remainder_minor == record.total_minor
             assert captured_pis[0]["metadata"]["bnpl_saga_id"] == record.id
         else:
             assert record.status == "compensated"
-            assert captured_pis == [] and captured_orders == []
+            assert captured_pis == []
+            assert captured_orders == []
 
     def assert_keys(self, record: SagaRecord) -> None:
         """Every Stripe POST carried the key the saga derives for that step, identical across retries."""
@@ -111,6 +113,11 @@ class World:
         posts = [r for r in self.fake.log if r.method == "POST"]
         for req in posts:
             assert req.idempotency_key == expected[req.path], (req.path, req.idempotency_key)
+
+
+@pytest.fixture
+def fake_stripe(httpserver: HTTPServer) -> FakeStripe:
+    return FakeStripe(httpserver)
 
 
 @pytest.fixture
@@ -153,12 +160,11 @@ def test_happy_path_captures_both(world: World) -> None:
 def test_browser_confirmation_arrives_by_stripe_webhook(world: World) -> None:
     saga = world.saga()
     run = start(saga)  # no payment_method: Stripe.js confirms client_secret in the browser
-    assert (
-        run.card_status == "pending"
-        and run.client_secret
-        and run.client_secret.startswith(run.payment_intent_id or "?")
-    )
-    assert "client_secret" not in repr(run) and run.client_secret not in repr(run)
+    assert run.card_status == "pending"
+    assert run.client_secret
+    assert run.client_secret.startswith(run.payment_intent_id or "?")
+    assert "client_secret" not in repr(run)
+    assert run.client_secret not in repr(run)
     world.fake.confirm(run.payment_intent_id or "")
     assert (
         world.stripe_event(saga, run.payment_intent_id or "", "payment_intent.amount_capturable_updated").outcome
@@ -188,7 +194,8 @@ def test_card_declined_cancels_the_lender_checkout(world: World) -> None:
     assert (run.status, run.card_status, run.lender_status) == ("compensated", "canceled", "canceled")
     assert world.fake.intents[run.payment_intent_id or ""]["status"] == "canceled"
     assert world.lender.checkouts.retrieve(run.checkout_id or "").status == "canceled"
-    assert run.failure and "card failed" in run.failure
+    assert run.failure
+    assert "card failed" in run.failure
     world.assert_no_orphans(run)
     world.assert_keys(run)
 
@@ -228,7 +235,7 @@ def test_timeout_releases_the_card_hold_and_the_loan(world: World) -> None:
 
 def test_timeout_with_the_card_authorized_and_the_customer_gone(world: World) -> None:
     saga = world.saga()
-    run = start(saga, payment_method="pm_card_visa")
+    start(saga, payment_method="pm_card_visa")
     world.clock.now += timedelta(hours=1)
     (done,) = saga.recover()
     assert (done.status, done.card_status, done.lender_status) == ("compensated", "canceled", "canceled")
@@ -290,7 +297,8 @@ def test_duplicated_webhooks_from_both_parties_change_state_once(world: World, h
     assert (replay.status_code, replay.outcome) == (200, "duplicate")
     # A late, fresh "authorized" event from Stripe must not move the captured card backwards.
     late = world.stripe_event(saga, pi_id, "payment_intent.amount_capturable_updated", "evt_late")
-    assert late.outcome == "applied" and saga.get(run.id).card_status == "captured"
+    assert late.outcome == "applied"
+    assert saga.get(run.id).card_status == "captured"
     assert world.stripe_event(saga, pi_id, "payment_intent.succeeded").status_code == 200
     # checkout.approved and order.authorized arrive together and may both try to capture: with one key per
     # step, each party applies it once.
@@ -352,13 +360,21 @@ HAPPY_POINTS = [
 STARTING_POINTS = {p for p in HAPPY_POINTS if "create" in p}
 
 
+def _shop(saga: DownPaymentSaga, started: list[SagaRecord]) -> None:
+    """The shop's request handlers: start (the card confirmed server-side), the customer approves, return URL."""
+    run = start(saga, payment_method="pm_card_visa")
+    started.append(run)
+    complete_hosted_page(run.approval_url or "")
+    saga.refresh(run.id)
+
+
 def _crash_at(point: str) -> Callable[[str], None]:
     fired: list[str] = []
 
     def hook(at: str) -> None:
         if at == point and not fired:
             fired.append(at)
-            raise Crash(at)
+            raise CrashError(at)
 
     return hook
 
@@ -366,11 +382,10 @@ def _crash_at(point: str) -> Callable[[str], None]:
 @pytest.mark.parametrize("point", HAPPY_POINTS)
 def test_crash_at_every_step_of_the_happy_path(world: World, point: str) -> None:
     saga = world.saga(crash_after=_crash_at(point))
-    run: SagaRecord | None = None
-    with pytest.raises(Crash):
-        run = start(saga, payment_method="pm_card_visa")
-        complete_hosted_page(run.approval_url or "")
-        saga.refresh(run.id)
+    started: list[SagaRecord] = []
+    with pytest.raises(CrashError):
+        _shop(saga, started)
+    run = started[0] if started else None
     if run is None and point not in STARTING_POINTS:
         # start() had finished its work: the customer got the links (a retried request) and approves.
         run = start(world.saga(), payment_method="pm_card_visa")
@@ -399,7 +414,7 @@ def test_crash_at_every_step_of_a_compensation(world: World, point: str) -> None
     run = start(saga)  # the card is never confirmed, the loan is approved, the deadline passes
     complete_hosted_page(run.approval_url or "")
     world.clock.now += timedelta(minutes=31)
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         saga.refresh(run.id)
     world.saga().recover()
     record = world.saga().get(run.id)
@@ -408,16 +423,23 @@ def test_crash_at_every_step_of_a_compensation(world: World, point: str) -> None
     world.assert_keys(record)
 
 
-@pytest.mark.parametrize("point", ["before:lender.cancel_checkout", "after:lender.cancel_checkout",
-                                   "before:stripe.cancel_payment_intent", "after:stripe.cancel_payment_intent"])  # fmt: skip
+DECLINE_POINTS = [
+    f"{when}:{step}"
+    for step in ("lender.cancel_checkout", "stripe.cancel_payment_intent")
+    for when in ("before", "after")
+]
+
+
+@pytest.mark.parametrize("point", DECLINE_POINTS)
 def test_crash_while_undoing_a_declined_card(world: World, point: str) -> None:
     saga = world.saga(crash_after=_crash_at(point))
-    with pytest.raises(Crash):
+    with pytest.raises(CrashError):
         start(saga, payment_method="pm_card_chargeDeclined")
     world.clock.now += timedelta(minutes=6)
     world.saga().recover()
     record = world.store.find(order_ref="ORD-1")
-    assert record is not None and record.status == "compensated"
+    assert record is not None
+    assert record.status == "compensated"
     world.assert_no_orphans(record)
     world.assert_keys(record)
 
@@ -445,10 +467,8 @@ def pg_store(postgres_url: str) -> Iterator[SagaStore]:
 def test_postgres_store_crash_and_recover(world: World, pg_store: SagaStore, point: str) -> None:
     world.store = pg_store
     saga = world.saga(crash_after=_crash_at(point))
-    with pytest.raises(Crash):
-        run = start(saga, payment_method="pm_card_visa")
-        complete_hosted_page(run.approval_url or "")
-        saga.refresh(run.id)
+    with pytest.raises(CrashError):
+        _shop(saga, [])
     world.clock.now += timedelta(minutes=6)
     world.saga().recover()
     record = pg_store.find(order_ref="ORD-1")
