@@ -94,14 +94,19 @@ def _checkout_params(ref: str, amount: int) -> dict[str, Any]:
 class Run:
     """The workload: WORKERS threads each walking order lifecycles until the operation budget is spent."""
 
-    def __init__(self, sb: SandboxInfo, proxy: FaultProxy, budget: int, seed: int) -> None:
-        self.sb, self.proxy, self.seed = sb, proxy, seed
+    def __init__(
+        self, sb: SandboxInfo, proxy: FaultProxy, budget: int, seed: int, *, backoff_base: float = 0.001
+    ) -> None:
+        self.sb, self.proxy, self.seed, self.backoff_base = sb, proxy, seed, backoff_base
         self.ops: list[Op] = []
         self.orders: dict[str, OrderModel] = {}
         self._lock = threading.Lock()
         self._budget = budget
+        self.gate = threading.Event()  # cleared while the server is down (crash suite): new work waits
+        self.gate.set()
 
     def _take(self) -> bool:
+        self.gate.wait(120)
         with self._lock:
             if self._budget <= 0:
                 return False
@@ -120,7 +125,7 @@ class Run:
             api_key=self.sb.secret_key,
             base_url=self.proxy.url,
             max_retries=1 if index % 2 else 3,
-            backoff_base=0.001,
+            backoff_base=self.backoff_base,
             timeout=CLIENT_TIMEOUT_S,
         )
         http = httpx.Client(timeout=CLIENT_TIMEOUT_S)
@@ -206,6 +211,8 @@ class Run:
         elif capturable > 0:
             kind, params = "void", {}
         else:
+            with self._lock:
+                self._budget += 1  # nothing to do on this order: the operation was not spent
             return
         op = self._record(Op(kind, f"{kind}-{ref}", ref, order_id=model.order_id, params=params))
         op.amount = int(params.get("amount", capturable))
