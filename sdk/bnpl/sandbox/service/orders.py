@@ -232,15 +232,23 @@ def _lock(tx: Transaction, merchant_id: str, order_id: str) -> Row:
     return row
 
 
-def derive_status(current: str, authorized: int, captured: int, refunded: int, voided: int) -> str:
-    """The order status implied by its amounts (repayment states set by the clock are kept)."""
+def derive_status(
+    current: str, authorized: int, captured: int, refunded: int, voided: int, *, overdue: bool = False
+) -> str:
+    """The order status implied by its amounts (repayment states set by the clock are kept).
+
+    ``overdue`` (an instalment is still overdue) wins over every amount-based status: a partial refund or a
+    capture does not take an order out of arrears; only paying or waiving the overdue instalments does.
+    """
+    if overdue and captured > refunded:
+        return "in_arrears"
     if captured == 0:
         if authorized > 0 and voided == authorized:
             return "voided"
         return current if current in ("authorized", "expired") else "authorized"
     if refunded > 0:
         return "refunded" if refunded == captured and captured + voided == authorized else "partially_refunded"
-    if current in ("paid_off", "in_arrears"):
+    if current == "paid_off":
         return current
     return "captured" if captured + voided == authorized else "partially_captured"
 
@@ -268,7 +276,13 @@ def _reduce_schedule(tx: Transaction, order_id: str, amount: int) -> None:
 
 
 def _set_amounts(tx: Transaction, row: Row, captured: int, refunded: int, voided: int) -> None:
-    status = derive_status(row["status"], row["amount_authorized"], captured, refunded, voided)
+    # Call after the schedule has been reduced: a refund that waives the overdue instalments ends arrears.
+    overdue = tx.fetchone(
+        "SELECT 1 AS x FROM instalments WHERE order_id = ? AND status = 'overdue' LIMIT 1", (row["id"],)
+    )
+    status = derive_status(
+        row["status"], row["amount_authorized"], captured, refunded, voided, overdue=overdue is not None
+    )
     tx.execute(
         "UPDATE orders SET amount_captured = ?, amount_refunded = ?, amount_voided = ?, status = ? WHERE id = ?",
         (captured, refunded, voided, status, row["id"]),
@@ -356,8 +370,8 @@ def refund_order(db: Database, merchant_id: str, order_id: str, params: RefundPa
             raise InvalidRequestError(
                 "amount exceeds what can still be refunded", code="amount_exceeds_refundable", param="amount"
             )
-        _set_amounts(tx, row, row["amount_captured"], row["amount_refunded"] + params.amount, row["amount_voided"])
         _reduce_schedule(tx, order_id, params.amount)
+        _set_amounts(tx, row, row["amount_captured"], row["amount_refunded"] + params.amount, row["amount_voided"])
         tx.execute(
             "INSERT INTO refunds (id, order_id, amount, reason, reference, created) VALUES (?,?,?,?,?,?)",
             (new_id("re_"), order_id, params.amount, params.reason, params.reference, to_us(now)),
@@ -380,8 +394,8 @@ def void_order(db: Database, merchant_id: str, order_id: str, now: datetime) -> 
             "WHERE id = ? AND amount_captured + amount_voided + ? <= amount_authorized",
             (release, order_id, release),
         )
-        _set_amounts(tx, row, row["amount_captured"], row["amount_refunded"], row["amount_voided"] + release)
         _reduce_schedule(tx, order_id, release)
+        _set_amounts(tx, row, row["amount_captured"], row["amount_refunded"], row["amount_voided"] + release)
         order = load_order(tx, merchant_id, order_id)
         emit_event(tx, merchant_id, "order.voided", order_id, order.model_dump_json(), now)
     return order
