@@ -130,4 +130,5 @@ def test_two_merchants_one_customer_stay_within_the_limit(any_sandbox: SandboxIn
         )
     assert orders
     assert row is not None
-    assert int(row["used"]) <= int(row["lim"]), (row["used"], row["lim"])
+    limit = int(row["lim"]) if row["lim"] is not None else 2_000_000  # the persona's ¥20,000 (sandbox-personas.md)
+    assert int(row["used"]) <= limit, (row["used"], limit)
