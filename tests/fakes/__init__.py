@@ -1,0 +1,1 @@
+"""In-process fakes of third-party services, shared by several test folders."""
