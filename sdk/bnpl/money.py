@@ -221,8 +221,11 @@ class Money:
         """
         cur = Currency.of(currency)
         value = _to_decimal(amount)
-        scaled = value.scaleb(cur.exponent)
-        integral = scaled.to_integral_value(rounding=rounding or decimal.ROUND_HALF_EVEN)
+        with decimal.localcontext() as ctx:
+            # The default context keeps 28 significant digits: a longer amount would be rounded silently.
+            ctx.prec = max(ctx.prec, len(value.as_tuple().digits) + 2)
+            scaled = value.scaleb(cur.exponent)
+            integral = scaled.to_integral_value(rounding=rounding or decimal.ROUND_HALF_EVEN)
         if integral != scaled and rounding is None:
             raise PrecisionError(
                 f"{amount!r} has more than {cur.exponent} decimals, the minor unit of {cur.code}: "
