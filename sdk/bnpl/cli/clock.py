@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from bnpl.cli._common import api, api_options
 from bnpl.cli._output import emit_json, format_time, render_fields, to_json
 from bnpl.cli.events import events_after, latest_event_id, render_events
 from bnpl.models import TestClock
+from bnpl.plans.calendar import add_months as calendar_add_months
 
 __all__ = ["Duration", "add_months", "clock", "parse_duration", "parse_time", "steps_between"]
 
@@ -49,11 +49,8 @@ def parse_duration(text: str) -> Duration:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` plus calendar months, the day clamped to the month's length."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    """``moment`` plus calendar months, the day clamped to the month's length (the plans' calendar rule)."""
+    return datetime.combine(calendar_add_months(moment.date(), months), moment.timetz())
 
 
 def parse_time(text: str) -> datetime:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import click
 
 from bnpl.cli._common import api, api_options, parse_money
 from bnpl.cli._output import emit_json, format_money, format_time, render_fields, render_table, to_json
-from bnpl.models import Order
+from bnpl.models import Order, OrderStatus, RefundReason
 
 __all__ = ["order", "render_order"]
 
-ORDER_STATUSES = (
-    "authorized",
-    "partially_captured",
-    "captured",
-    "partially_refunded",
-    "refunded",
-    "voided",
-    "expired",
-    "paid_off",
-    "in_arrears",
-)
-REFUND_REASONS = ("customer_request", "trip_canceled", "rebooked", "duplicate", "fraudulent", "other")
+ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
+REFUND_REASONS: tuple[str, ...] = get_args(RefundReason)
 
 
 def render_order(o: Order) -> str:
