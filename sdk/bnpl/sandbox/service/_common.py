@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from bnpl.models.common import API_VERSION
@@ -71,8 +71,6 @@ def to_us(when: datetime) -> int:
 
 def from_us(value: int) -> datetime:
     """Integer microseconds since the epoch back to an aware UTC datetime."""
-    from datetime import timedelta
-
     return _EPOCH + timedelta(microseconds=value)
 
 

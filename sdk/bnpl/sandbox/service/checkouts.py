@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,7 +45,7 @@ TEST_CLOCK_METADATA_KEY = "test_clock"
 """Attach a checkout (and a new customer) to a test clock with ``metadata={"test_clock": "clk_…"}``."""
 
 
-def checkout_from_row(row: Row) -> Checkout:
+def checkout_from_row(row: Row | Mapping[str, Any]) -> Checkout:
     """The response model of a checkouts row."""
     return Checkout(
         id=row["id"],
@@ -74,6 +75,13 @@ def _matches(terms: OfferTerms, filters: list[PlanFilter] | None) -> bool:
         and (f.method is None or f.method == method)
         for f in filters
     )
+
+
+_INSERT_CHECKOUT = (
+    "INSERT INTO checkouts (id, merchant_id, status, amount, currency, merchant_reference, approval_url, "
+    "return_url, cancel_url, expires_at, customer_id, decline_reason, category, test_clock_id, request, "
+    "offers, metadata, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 def _category(params: CheckoutCreateParams) -> str:
@@ -137,33 +145,30 @@ def create_checkout(
                 "persona": outcome.persona,
             }
         )
-        tx.execute(
-            "INSERT INTO checkouts (id, merchant_id, status, amount, currency, merchant_reference, approval_url, "
-            "return_url, cancel_url, expires_at, customer_id, decline_reason, category, test_clock_id, request, "
-            "offers, metadata, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                checkout_id,
-                merchant_id,
-                status,
-                params.amount,
-                params.currency,
-                params.merchant_reference,
-                approval_url_for(checkout_id),
-                params.return_url,
-                params.cancel_url,
-                to_us(expires),
-                customer["id"],
-                None if status == "open" else (reason or "declined"),
-                category,
-                clock_id,
-                params.model_dump_json(exclude={"metadata"}),
-                stored_offers,
-                dumps(params.metadata),
-                now_us,
-            ),
-        )
-        row = _fetch(tx, merchant_id, checkout_id)
-        checkout = checkout_from_row(row)
+        values = {
+            "id": checkout_id,
+            "merchant_id": merchant_id,
+            "status": status,
+            "amount": params.amount,
+            "currency": params.currency,
+            "merchant_reference": params.merchant_reference,
+            "approval_url": approval_url_for(checkout_id),
+            "return_url": params.return_url,
+            "cancel_url": params.cancel_url,
+            "expires_at": to_us(expires),
+            "customer_id": customer["id"],
+            "decline_reason": None if status == "open" else (reason or "declined"),
+            "category": category,
+            "test_clock_id": clock_id,
+            "request": params.model_dump_json(exclude={"metadata"}),
+            "offers": stored_offers,
+            "metadata": dumps(params.metadata),
+            "created": now_us,
+        }
+        tx.execute(_INSERT_CHECKOUT, tuple(values.values()))
+        # The response is built from what was just inserted (a new row has no defaults we don't know).
+        values["order_id"] = None
+        checkout = checkout_from_row(values)
         if status == "declined":
             emit_event(tx, merchant_id, "checkout.declined", checkout_id, checkout.model_dump_json(), now)
     return checkout
@@ -278,30 +283,26 @@ class OfferedPlan:
         }
 
 
+def _offer(stored: dict[str, Any], row: Row, index: int) -> OfferedPlan:
+    product, periods, method, air, fee, label = stored["terms"][index]
+    terms: OfferTerms = (product, periods, method, Decimal(air), Decimal(fee), label)
+    priced = quote(
+        row["amount"],
+        row["currency"],
+        product,
+        periods,
+        method,
+        Decimal(air),
+        Decimal(fee),
+        int(stored["subsidy"]),
+        date.fromisoformat(stored["start"]),
+    )
+    return OfferedPlan(index, option_of(terms), priced)
+
+
 def _offers(row: Row) -> list[OfferedPlan]:
     stored = json.loads(row["offers"])
-    start = date.fromisoformat(stored["start"])
-    plans = []
-    for index, (product, periods, method, air, fee, label) in enumerate(stored["terms"]):
-        terms: OfferTerms = (product, periods, method, Decimal(air), Decimal(fee), label)
-        plans.append(
-            OfferedPlan(
-                index,
-                option_of(terms),
-                quote(
-                    row["amount"],
-                    row["currency"],
-                    product,
-                    periods,
-                    method,
-                    Decimal(air),
-                    Decimal(fee),
-                    int(stored["subsidy"]),
-                    start,
-                ),
-            )
-        )
-    return plans
+    return [_offer(stored, row, index) for index in range(len(stored["terms"]))]
 
 
 def offered_plans(db: Database, merchant_id: str, checkout_id: str) -> tuple[Checkout, list[OfferedPlan]]:
@@ -332,14 +333,15 @@ def approve_checkout(
         if not _expire_if_due(tx, row, now):
             if row["status"] != "open":
                 raise ConflictError(f"checkout {checkout_id} is {row['status']}, not open", code="checkout_not_open")
-            offers = _offers(row)
-            if isinstance(plan_choice, bool) or not isinstance(plan_choice, int) or not 0 <= plan_choice < len(offers):
+            stored = json.loads(row["offers"])
+            count = len(stored["terms"])
+            if isinstance(plan_choice, bool) or not isinstance(plan_choice, int) or not 0 <= plan_choice < count:
                 raise InvalidRequestError(
-                    f"plan must be the index of an offered plan, 0 to {len(offers) - 1}",
+                    f"plan must be the index of an offered plan, 0 to {count - 1}",
                     code="parameter_invalid",
                     param="plan",
                 )
-            chosen = offers[plan_choice]
+            chosen = _offer(stored, row, plan_choice)  # only the chosen plan is priced (quotes are cached)
             order_id = new_id("ord_")
             tx.execute(
                 "UPDATE checkouts SET status = 'approved', order_id = ? WHERE id = ? AND status = 'open'",
@@ -351,12 +353,13 @@ def approve_checkout(
                 checkout=row,
                 offer=chosen.option,
                 plan=chosen.quote,
-                subsidy=int(json.loads(row["offers"])["subsidy"]),
-                start=date.fromisoformat(json.loads(row["offers"])["start"]),
+                subsidy=int(stored["subsidy"]),
+                start=date.fromisoformat(stored["start"]),
                 now=now,
                 expires=now + timedelta(seconds=authorization_ttl_seconds),
             )
-            snap = checkout_from_row(_fetch(tx, merchant_id, checkout_id))
+            # The row as locked above plus the two columns just set (no second read).
+            snap = checkout_from_row(row).model_copy(update={"status": "approved", "order_id": order_id})
             emit_event(tx, merchant_id, "checkout.approved", checkout_id, snap.model_dump_json(), now)
             order = load_order(tx, merchant_id, order_id)
             emit_event(tx, merchant_id, "order.authorized", order_id, order.model_dump_json(), now)
