@@ -10,7 +10,7 @@ import click
 
 from bnpl.sandbox.server import run_sandbox
 
-from .down_payment import DownPaymentPolicy
+from .down_payment import DownPaymentConfigError, DownPaymentPolicy
 from .server import running_site
 
 
@@ -29,7 +29,10 @@ def main(host: str, port: int, lender_url: str | None, api_key: str | None, data
     """Serve the example OTA site until Ctrl+C."""
     if (lender_url is None) != (api_key is None):
         raise click.UsageError("give --lender-url and --api-key together, or neither (to start a sandbox)")
-    policy = DownPaymentPolicy.from_env()
+    try:
+        policy = DownPaymentPolicy.from_env()
+    except DownPaymentConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     with contextlib.ExitStack() as stack:
         if lender_url is None or api_key is None:
             sandbox = stack.enter_context(run_sandbox())
@@ -42,6 +45,8 @@ def main(host: str, port: int, lender_url: str | None, api_key: str | None, data
         )
         click.echo(f"webhooks        {site.url}/bnpl/webhook  (endpoint {site.webhook_endpoint_id})")
         click.echo(f"down payments   {policy.reason}")
+        if policy.enabled:
+            click.echo(f"Stripe webhooks {site.url}/stripe/webhook  (stripe listen --forward-to this URL)")
         click.echo(click.style(f"\n  ✈  open {site.url}/\n", bold=True))
         click.echo("Sandbox customers: pays-on-time@bnpl.test (approved), decline@bnpl.test. Ctrl+C stops.")
         with contextlib.suppress(KeyboardInterrupt):

@@ -3,20 +3,25 @@ rebooking, cancellation and the live instalment schedule, on the ``bnpl_fastapi`
 
 The plugin's :class:`~bnpl_fastapi.BnplRouter` serves ``/bnpl/webhook`` (signed lender events move each payment),
 ``/bnpl/return`` (the customer back from the hosted page, confirmed with the API), ``/bnpl/as-low-as`` and
-``/bnpl/widget.js``. The site's own routes are below.
+``/bnpl/widget.js``. The site's own routes are below, plus ``POST /stripe/webhook`` when card down payments are
+on (Stripe settings in the environment, see ``down_payment.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bnpl.errors import APIConnectionError, APIStatusError
 from bnpl.webhooks import SQLiteStore
@@ -25,7 +30,8 @@ from bnpl_merchant_kit import widget_snippet
 
 from .bookings import BookingNotFoundError, BookingStore
 from .desk import BookingDesk, DeskError
-from .down_payment import DownPaymentPolicy
+from .down_payment import TEST_CARDS, DownPaymentPolicy, build_down_payments
+from .down_payment_desk import DownPaymentDesk
 from .flights import AIRPORTS, UnknownFlightError, cheaper_and_dearer, get_flight, routes, search_flights
 from .render import FormError, read_form, render
 
@@ -36,6 +42,7 @@ _REFERENCE: Final = re.compile(r"^OTA-[A-Z2-9]{10}$")
 _PAYMENT_REFERENCE: Final = re.compile(r"^(OTA-[A-Z2-9]{10})-[1-9][0-9]{0,3}$")
 _EMAIL: Final = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _TRIPS_COOKIE: Final = "ota_trips"
+log = logging.getLogger("examples.ota_flights")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,12 @@ def create_app(config: SiteConfig) -> FastAPI:
         webhook_store=SQLiteStore(settings.webhook_db),
     )
     bookings = BookingStore(config.data_dir / "bookings.sqlite3")
-    desk = BookingDesk(router, bookings, config.down_payment)
+    policy = config.down_payment
+    down_desk = None
+    if policy.enabled and policy.stripe is not None:
+        payments = build_down_payments(policy.stripe, config.lender_url, config.api_key, config.data_dir)
+        down_desk = DownPaymentDesk(payments, router, bookings)
+    desk = BookingDesk(router, bookings, policy, down_desk)
 
     @router.on("*")
     def log_event(event: Any, order: MerchantOrder | None) -> None:
@@ -86,14 +98,39 @@ def create_app(config: SiteConfig) -> FastAPI:
                 bookings.note(match.group(1), f"lender webhook {event.type}: payment {order.status}")
             except BookingNotFoundError:
                 return
+        if down_desk is not None:
+            # a down-payment booking: let the saga read both parties and capture (or release) both together;
+            # RetryLater (Stripe or the lender did not answer) makes the lender redeliver this event
+            down_desk.on_lender_event(order.reference)
 
-    app = FastAPI(title="云途旅行 Cloudway Travel (bnpl example)", lifespan=router.app_lifespan, docs_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if down_desk is not None:
+            await anyio.to_thread.run_sync(_recover, down_desk)
+        try:
+            async with router.app_lifespan(app):
+                yield
+        finally:
+            if down_desk is not None:
+                down_desk.payments.close()
+
+    app = FastAPI(title="云途旅行 Cloudway Travel (bnpl example)", lifespan=lifespan, docs_url=None)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.desk = desk
     app.state.config = config
     _pages(app, desk, config)
     return app
+
+
+def _recover(down_desk: DownPaymentDesk) -> None:
+    """Finish what a crash left half-done before serving; a party that is down must not keep the site down."""
+    try:
+        runs = down_desk.recover()
+    except Exception:  # logged; recover() runs again at the next start or from cron
+        log.exception("down-payment recovery at start-up failed; run python -m examples.ota_flights.recover")
+        return
+    log.info("down-payment recovery: %d unfinished saga(s) looked at", len(runs))
 
 
 def _booking_reference(reference: str) -> str:
@@ -215,6 +252,8 @@ def _pages(app: FastAPI, desk: BookingDesk, config: SiteConfig) -> None:
             chosen=form.get("plan") or next((p.key for p in plans if p.key == "monthly:6:annuity"), ""),
             down_payment=down,
             financed=financed,
+            test_cards=TEST_CARDS if down else {},
+            card=form.get("card", "pm_card_visa"),
             widget_html=widget,
             passenger=form.get("passenger", ""),
             email=form.get("email", "pays-on-time@bnpl.test" if config.sandbox_hint else ""),
@@ -242,16 +281,13 @@ def _pages(app: FastAPI, desk: BookingDesk, config: SiteConfig) -> None:
                 raise ValueError("name: enter the traveller's name as on the ID (up to 80 characters)")
             if not _EMAIL.match(email) or len(email) > 120:
                 raise ValueError("email: enter a valid email address")
-            booking, checkout = await desk.book(request, get_flight(flight_id), when, passenger, email, plan)
+            card = form.get("card", "pm_card_visa")
+            booking, approval_url = await desk.book(request, get_flight(flight_id), when, passenger, email, plan, card)
         except (ValueError, DeskError) as exc:
             return await fare_page(
                 request, flight_id, form.get("travel_date", ""), status=400, error=str(exc), form=form
             )
-        target = (
-            checkout.approval_url
-            if checkout.status == "open"
-            else str(app.url_path_for("booking", reference=booking.reference))
-        )
+        target = approval_url or str(app.url_path_for("booking", reference=booking.reference))
         response = RedirectResponse(target, status_code=303)
         _remember(response, request, booking.reference)
         return response
@@ -335,6 +371,15 @@ def _pages(app: FastAPI, desk: BookingDesk, config: SiteConfig) -> None:
         paid = sum(i.amount_paid for i in view.order.plan.schedule)
         remaining = sum(i.amount for i in view.order.plan.schedule) - paid
         return render(request, "instalments.html", view=view, paid=paid, remaining=remaining)
+
+    @app.post("/stripe/webhook", name="stripe_webhook", include_in_schema=False)
+    async def stripe_webhook(request: Request) -> Response:
+        if desk.down_payments is None:
+            return JSONResponse({"error": "card down payments are not configured"}, 404)
+        # the raw bytes: Stripe signs them, and re-serialised JSON would fail the check
+        body = await request.body()
+        result = await desk.down_payments.stripe_webhook(body, request.headers.get("stripe-signature"))
+        return JSONResponse({"outcome": result.outcome, "message": result.message}, result.status_code)
 
     @app.get("/trips", name="trips")
     async def trips(request: Request) -> Response:

@@ -12,6 +12,7 @@ amended down) and after it (a partial refund).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import secrets
@@ -29,19 +30,18 @@ from bnpl.models.checkouts import Checkout
 from bnpl.models.orders import Order
 from bnpl.money import Money
 from bnpl_fastapi import BnplRouter, MerchantOrder
+from bnpl_stripe import SagaRecord
 
 from .bookings import Booking, BookingStore, LogLine, new_booking_reference
-from .down_payment import DownPaymentPolicy
+from .down_payment import TEST_CARDS, DownPaymentPolicy
+from .down_payment_desk import DownPaymentDesk, card_text, failure_status
+from .errors import DeskError
 from .flights import Flight, cheaper_and_dearer, get_flight
-from .plans import PlanChoice, allowed_plans, parse_plan_key, plan_choices, plan_name
+from .plans import PlanChoice, allowed_plans, parse_plan_key, plan_choices, plan_key, plan_name
 
 __all__ = ["BookingDesk", "BookingView", "DeskError", "Outcome", "customer_reference", "yuan"]
 
 T = TypeVar("T")
-
-
-class DeskError(Exception):
-    """An action the booking cannot take now, or the lender refused it; the message is shown to the customer."""
 
 
 def yuan(minor: int) -> str:
@@ -61,7 +61,8 @@ _LIVE: frozenset[str] = frozenset({"authorized", "partially_captured", "captured
 class BookingView:
     """Everything the booking page shows. ``status`` is one of ``awaiting_approval``, ``pending`` (approved on
     the return, the lender's webhook not in yet), ``confirmed``, ``ticketed``, ``declined``, ``expired``,
-    ``canceled``, ``refunded``, ``paid_off``."""
+    ``canceled``, ``refunded``, ``paid_off``; with a card down payment also ``processing`` (the saga is still
+    starting), ``card_declined`` and ``failed``. ``down`` is the down-payment saga, if the fare has one."""
 
     booking: Booking
     flight: Flight
@@ -71,11 +72,22 @@ class BookingView:
     order: Order | None = None
     approval_url: str | None = None
     history: list[LogLine] = field(default_factory=list)
+    down: SagaRecord | None = None
 
     @property
     def plan_name(self) -> str:
-        """The chosen plan's name."""
+        """The plan's name: the one the lender's order runs on once there is one (the down-payment checkout lets
+        the customer choose on the lender's page), else the one picked on the fare page."""
+        if self.order is not None and self.booking.down_payment:
+            plan = self.order.plan
+            with contextlib.suppress(ValueError):
+                return plan_name(plan_key(plan.product, plan.periods, plan.method))
         return plan_name(self.booking.plan_key)
+
+    @property
+    def card_text(self) -> str:
+        """The card down payment's state, for the customer."""
+        return card_text(self.down.card_status) if self.down is not None else ""
 
     @property
     def authorized(self) -> int:
@@ -114,6 +126,11 @@ class BookingView:
         """The trip can be canceled."""
         return self.status in ("awaiting_approval", "confirmed", "ticketed")
 
+    @property
+    def card_refunded(self) -> int:
+        """Refunded to the card (fen)."""
+        return self.down.down_minor if self.down is not None and self.down.card_status == "refunded" else 0
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -127,10 +144,19 @@ class Outcome:
 class BookingDesk:
     """Bookings plus the plugin's router (its order book and lender client)."""
 
-    def __init__(self, router: BnplRouter, bookings: BookingStore, down_payment: DownPaymentPolicy) -> None:
+    def __init__(
+        self,
+        router: BnplRouter,
+        bookings: BookingStore,
+        down_payment: DownPaymentPolicy,
+        down_payments: DownPaymentDesk | None = None,
+    ) -> None:
+        if down_payment.enabled and down_payments is None:
+            raise ValueError("a down-payment policy needs the DownPaymentDesk that charges it (Stripe settings)")
         self.router = router
         self.bookings = bookings
         self.down_payment = down_payment
+        self.down_payments = down_payments
 
     @property
     def client(self) -> AsyncClient:
@@ -151,10 +177,25 @@ class BookingDesk:
     # --- booking -------------------------------------------------------------------------------------------
 
     async def book(
-        self, request: Request, flight: Flight, travel_date: date, passenger: str, email: str, plan: str
-    ) -> tuple[Booking, Checkout]:
-        """Record the booking and open its pay-later checkout for the chosen plan."""
+        self,
+        request: Request,
+        flight: Flight,
+        travel_date: date,
+        passenger: str,
+        email: str,
+        plan: str,
+        card: str = "pm_card_visa",
+    ) -> tuple[Booking, str | None]:
+        """Record the booking and open its payment; returns the booking and the lender's approval URL to send
+        the customer to (``None``: nothing to approve, show the booking page).
+
+        A fare with a down payment starts the Stripe saga, the card hold confirmed with the test ``card``;
+        any other fare opens a pay-later checkout for the chosen plan.
+        """
         parse_plan_key(plan)
+        down = self.down_payment.amount_for(flight.fare)
+        if down and card not in TEST_CARDS:
+            raise ValueError("card: choose one of the test cards listed")
         booking = Booking(
             reference=new_booking_reference(),
             flight_id=flight.id,
@@ -164,11 +205,15 @@ class BookingDesk:
             customer_reference=customer_reference(email),
             fare=flight.fare,
             plan_key=plan,
-            down_payment=self.down_payment.amount_for(flight.fare),
+            down_payment=down,
         )
         await anyio.to_thread.run_sync(self.bookings.add, booking, f"booked {flight.label} for {yuan(flight.fare)}")
+        if down and self.down_payments is not None:
+            opened = await self.down_payments.open(request, booking, flight, card)
+            live = opened.checkout is not None and opened.checkout.status == "open" and opened.saga.status == "pending"
+            return booking, opened.checkout.approval_url if live and opened.checkout else None
         checkout = await self._open_payment(request, booking, flight)
-        return booking, checkout
+        return booking, checkout.approval_url if checkout.status == "open" else None
 
     async def _open_payment(self, request: Request, booking: Booking, flight: Flight) -> Checkout:
         financed = booking.financed
@@ -217,11 +262,20 @@ class BookingDesk:
         history = await anyio.to_thread.run_sync(self.bookings.history, reference)
         payment = await self.payment(booking.payment_reference)
         order = await self.client.orders.retrieve(payment.order_id) if payment and payment.order_id else None
+        down = None
+        if booking.down_payment and self.down_payments is not None:
+            down = await anyio.to_thread.run_sync(self.down_payments.record, booking.payment_reference)
         approval_url = None
         if booking.canceled:
             refunded = order.amount_refunded if order else 0
             text = f"Canceled; {yuan(refunded)} refunded to your pay-later plan." if refunded else "Canceled."
+            if down is not None and down.card_status == "refunded":
+                text = f"Canceled; {yuan(down.down_minor)} refunded to your card and {yuan(refunded)} to your plan."
             status = "canceled"
+        elif self.down_payments is not None and booking.down_payment and (down is None or down.status == "starting"):
+            status, text = "processing", "Setting up your card down payment; reload this page in a moment."
+        elif down is not None and down.status in ("compensating", "compensated"):
+            status, text = failure_status(down)
         elif payment is None or payment.status == "pending":
             status, text = "awaiting_approval", "Waiting for your approval on the lender's page."
             if payment is not None and payment.checkout_id is not None:
@@ -235,7 +289,14 @@ class BookingDesk:
             status, text = "pending", "Approved by the lender; waiting for its confirmation (webhook)."
         else:
             status, text = _order_status(order)
-        return BookingView(booking, flight, status, text, payment, order, approval_url, history)
+            if down is not None and status == "ticketed" and booking.ticket_number is None:
+                # the saga captures both parts as soon as both are authorized; the ticket is still to come
+                status = "confirmed"
+                text = (
+                    f"Confirmed: your {yuan(down.down_minor)} down payment and the pay-later plan for "
+                    f"{yuan(down.remainder_minor)} are both taken. Your ticket is issued next."
+                )
+        return BookingView(booking, flight, status, text, payment, order, approval_url, history, down)
 
     # --- actions -------------------------------------------------------------------------------------------
 
@@ -246,6 +307,17 @@ class BookingDesk:
             raise DeskError(f"The ticket cannot be issued while the booking is {view.status}.")
         booking = view.booking
         ticket = booking.ticket_number or f"781-{secrets.randbelow(10**10):010d}"
+        if booking.down_payment and self.down_payments is not None:
+            run = await self.down_payments.ensure_captured(booking)
+            order = await self._call(self.client.orders.retrieve(view.payment.order_id))
+            await self._apply(order)
+            message = (
+                f"Ticket {ticket} issued; {yuan(run.down_minor)} down payment by card and "
+                f"{yuan(order.amount_captured)} on pay-later captured."
+            )
+            ticketed = _replace(booking, ticket_number=ticket)
+            note = await anyio.to_thread.run_sync(self.bookings.update, ticketed, message)
+            return Outcome(message, note)
         order = await self._call(
             self.client.orders.capture(
                 view.payment.order_id, reference=ticket, idempotency_key=f"{booking.payment_reference}-capture"
@@ -263,6 +335,10 @@ class BookingDesk:
         if not view.can_cancel:
             raise DeskError(f"A booking that is {view.status} cannot be canceled.")
         booking, payment, order = view.booking, view.payment, view.order
+        if booking.down_payment and self.down_payments is not None:
+            message = await self.down_payments.cancel(booking)
+            note = await anyio.to_thread.run_sync(self.bookings.update, _replace(booking, canceled=True), message)
+            return Outcome(message, note)
         key = f"{booking.payment_reference}-cancel"
         if order is not None and order.amount_captured > 0:
             refundable = order.amount_captured - order.amount_refunded
@@ -291,6 +367,11 @@ class BookingDesk:
         Dearer: release the current payment (void or full refund) and open a new checkout for the new fare.
         """
         view = await self.view(reference)
+        if view.booking.down_payment:
+            raise DeskError(
+                "A booking with a card down payment cannot be changed online: cancel it (both parts are refunded) "
+                "and book the new flight."
+            )
         if not view.can_rebook or view.order is None:
             raise DeskError(f"A booking that is {view.status} cannot be changed online.")
         new = get_flight(flight_id)

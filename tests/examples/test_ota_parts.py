@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # the examples folder is not an installed package
     sys.path.insert(0, str(ROOT))
 
 from examples.ota_flights.bookings import Booking, BookingNotFoundError, BookingStore  # noqa: E402
-from examples.ota_flights.down_payment import DownPaymentPolicy  # noqa: E402
+from examples.ota_flights.down_payment import DownPaymentConfigError, DownPaymentPolicy  # noqa: E402
 from examples.ota_flights.flights import search_flights  # noqa: E402
 from examples.ota_flights.plans import allowed_plans, parse_plan_key, plan_key  # noqa: E402
 
@@ -34,14 +34,41 @@ def test_an_enabled_down_payment_is_whole_yuan_at_most_20_percent_and_leaves_an_
     assert 0 < fare - down <= fare
 
 
-def test_the_down_payment_is_off_without_stripe(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
-    assert DownPaymentPolicy.from_env().amount_for(1_299_900) == 0
-    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_x")
-    policy = DownPaymentPolicy.from_env()
-    assert policy.amount_for(1_299_900) == 0  # the saga is not wired: never record an uncharged down payment
-    assert "does not wire" in policy.reason or "not installed" in policy.reason
-    assert "sk_test_x" not in policy.reason
+def test_the_down_payment_is_off_without_stripe_and_on_with_both_settings() -> None:
+    assert DownPaymentPolicy.from_env({}).amount_for(1_299_900) == 0
+    env = {"STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_y", "STRIPE_API_BASE": "http://127.0.0.1:9"}
+    policy = DownPaymentPolicy.from_env(env)
+    assert policy.amount_for(1_299_900) == 259_900
+    assert policy.stripe is not None
+    assert policy.stripe.api_base == "http://127.0.0.1:9"
+    custom = DownPaymentPolicy.from_env(
+        env | {"OTA_DOWN_PAYMENT_THRESHOLD": "100000", "OTA_DOWN_PAYMENT_PERCENT": "50"}
+    )
+    assert (custom.amount_for(99_999), custom.amount_for(100_000)) == (0, 50_000)
+    # secrets never show in reprs or reasons
+    assert "sk_test_x" not in repr(policy) + policy.reason
+    assert "whsec_y" not in repr(policy) + policy.reason
+
+
+_STRIPE = {"STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_y"}
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"STRIPE_API_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_y"}, "STRIPE_API_KEY"),
+        ({"STRIPE_API_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_y"}, "test-mode"),
+        ({"STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "nope"}, "whsec_"),
+        ({"STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_y", "STRIPE_API_BASE": "ftp://x"}, "http"),
+        ({**_STRIPE, "OTA_DOWN_PAYMENT_PERCENT": "95"}, "1 to 90"),
+        ({**_STRIPE, "OTA_DOWN_PAYMENT_THRESHOLD": "8k"}, "whole"),
+    ],
+)
+def test_incomplete_stripe_settings_are_refused_by_name(env: dict[str, str], names: str) -> None:
+    with pytest.raises(DownPaymentConfigError, match=names) as exc:
+        DownPaymentPolicy.from_env(env)
+    assert "sk_live_x" not in str(exc.value)
 
 
 @pytest.mark.parametrize("fare", [0, -1, True, 1.5])
