@@ -306,6 +306,7 @@ class BookingDesk:
         if not view.can_issue or view.payment is None or view.payment.order_id is None:
             raise DeskError(f"The ticket cannot be issued while the booking is {view.status}.")
         booking = view.booking
+        self._need_stripe(booking)
         ticket = booking.ticket_number or f"781-{secrets.randbelow(10**10):010d}"
         if booking.down_payment and self.down_payments is not None:
             run = await self.down_payments.ensure_captured(booking)
@@ -335,6 +336,7 @@ class BookingDesk:
         if not view.can_cancel:
             raise DeskError(f"A booking that is {view.status} cannot be canceled.")
         booking, payment, order = view.booking, view.payment, view.order
+        self._need_stripe(booking)
         if booking.down_payment and self.down_payments is not None:
             message = await self.down_payments.cancel(booking)
             note = await anyio.to_thread.run_sync(self.bookings.update, _replace(booking, canceled=True), message)
@@ -414,6 +416,11 @@ class BookingDesk:
         if checkout.status != "open":
             return Outcome(f"{message} The lender {checkout.status} the new payment.", note)
         return Outcome(message, note, checkout.approval_url)
+
+    def _need_stripe(self, booking: Booking) -> None:
+        # never settle only the loan of a booking whose card part this process cannot see
+        if booking.down_payment and self.down_payments is None:
+            raise DeskError("This booking has a card down payment: the site needs its Stripe settings to change it.")
 
     @staticmethod
     async def _call(call: Awaitable[T]) -> T:
