@@ -16,7 +16,12 @@ For each backend (SQLite, then PostgreSQL when reachable) it measures, in one ru
 and prints ``os.cpu_count()`` and each figure's ratio to the baseline. Goals (2 cores): checkout decision
 p99 < 50 ms, >= 300 flows/s on SQLite.
 
-Run: ``.venv/bin/python benchmarks/bench_sandbox.py [--seconds 5] [--clients 32] [--workers N] [--no-postgres]``
+SQLite is measured twice: as served (with the webhook delivery worker, which wakes after every POST) and with
+that worker off (``BNPL_SANDBOX_DELIVERY=0``), which isolates the lender core. The server's CPU seconds per
+request come from ``/proc`` and are steadier than wall-clock rates on a shared machine.
+
+Run: ``.venv/bin/python benchmarks/bench_sandbox.py [--seconds 5] [--clients 32] [--workers N] [--no-postgres]
+[--delivery both|on|off]``
 (``BNPL_BENCH_PG`` overrides the PostgreSQL URL, default ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
@@ -83,12 +88,14 @@ class Conn:
 
 
 @contextmanager
-def server(db_url: str, workers: int) -> Iterator[dict[str, str]]:
+def server(db_url: str, workers: int, delivery: bool = True) -> Iterator[dict[str, str]]:
     """``bnpl sandbox serve --json`` in a subprocess; yields its ready line (base URL and keys)."""
     cmd = [sys.executable, "-m", "bnpl.cli", "sandbox", "serve", "--port", "0", "--db", db_url, "--json"]
     if workers > 1:
         cmd += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "sdk")}
+    if not delivery:  # the webhook delivery worker off: the lender core alone
+        env["BNPL_SANDBOX_DELIVERY"] = "0"
     if os.environ.get("BNPL_BENCH_PYSPY"):  # profile the server: py-spy's collapsed stacks to that file
         cmd = ["py-spy", "record", "--format", "raw", "-r", "200", "-o", os.environ["BNPL_BENCH_PYSPY"], "--", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env, text=True)  # noqa: S603 - our own CLI
@@ -108,13 +115,17 @@ def server(db_url: str, workers: int) -> Iterator[dict[str, str]]:
 
 
 def cpu_seconds(pid: str) -> float:
-    """User + system CPU the server process has used (Linux ``/proc``; 0 elsewhere). On a shared machine
-    the CPU a request costs is steadier than its wall-clock rate."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU used by the server process and its direct children (``--workers``), from Linux
+    ``/proc`` (0 elsewhere). On a shared machine the CPU a request costs is steadier than its wall-clock rate."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == pid or fields[1] == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def checkout_body() -> bytes:
@@ -221,8 +232,8 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[str, float]:
-    with server(db_url, args.workers) as info:
+async def bench_backend(name: str, db_url: str, args: argparse.Namespace, *, delivery: bool = True) -> dict[str, float]:
+    with server(db_url, args.workers, delivery) as info:
         load = Load(info, args.clients)
         await load.run(min(1.0, args.seconds), load.flow)  # warm up: imports, caches, connections, plans
         n_h, s_h, t_h = await load.run(args.seconds, load.health)
@@ -241,7 +252,11 @@ async def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dic
         "create_cpu_ms": 1000 * t_c["cpu"][0] / n_c,
         "flow_cpu_ms": 1000 * t_f["cpu"][0] / n_f,
     }
-    print(f"\n== {name} ({args.clients} clients, {args.seconds:g} s per phase, server workers={args.workers})")
+    worker = "on" if delivery else "OFF"
+    print(
+        f"\n== {name} ({args.clients} clients, {args.seconds:g} s per phase, server processes={args.workers}, "
+        f"webhook delivery worker {worker})"
+    )
     print(f"{'phase':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'x baseline req/s':>19}")
     print(
         f"{'baseline GET /health':<28}{base_rps:>10.0f}{res['health_p50']:>10.2f}{res['health_p99']:>10.2f}{1:>19.2f}"
@@ -293,6 +308,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only; SQLite uses 1)")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--delivery",
+        choices=("both", "on", "off"),
+        default="both",
+        help="SQLite runs with the webhook delivery worker on, off (the lender core alone), or both",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -301,11 +322,12 @@ def main() -> None:
     except ImportError:
         run = asyncio.run
     print(f"os.cpu_count() = {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} (other processes share the CPU)")
-    with tempfile.TemporaryDirectory(prefix="bnpl-bench-") as tmp:
-        workers = args.workers
-        args.workers = 1
-        run(bench_backend("SQLite", os.path.join(tmp, "sandbox.db"), args))
-        args.workers = workers
+    workers = args.workers
+    args.workers = 1  # SQLite: one process (its writers serialise on the file lock anyway)
+    for delivery in (True, False) if args.delivery == "both" else (args.delivery == "on",):
+        with tempfile.TemporaryDirectory(prefix="bnpl-bench-") as tmp:
+            run(bench_backend("SQLite", os.path.join(tmp, "sandbox.db"), args, delivery=delivery))
+    args.workers = workers
     if not args.no_postgres:
         with pg_schema() as url:
             if url is not None:

@@ -33,7 +33,14 @@ def sandbox() -> None:
 )
 @click.option("--api-key", default=None, help="Use this sk_test_… key for the default merchant.")
 @click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON line when ready.")
-def serve_command(host: str, port: int, db_url: str, api_key: str | None, as_json: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (PostgreSQL only).",
+)
+def serve_command(host: str, port: int, db_url: str, api_key: str | None, as_json: bool, workers: int) -> None:
     """Start the sandbox lender and print its base URL and the default merchant's keys."""
 
     def ready(info: SandboxInfo) -> None:
@@ -49,7 +56,7 @@ def serve_command(host: str, port: int, db_url: str, api_key: str | None, as_jso
             click.echo("Press Ctrl+C to stop.")
 
     try:
-        serve(db_url, host, port, api_key=api_key, on_ready=ready)
+        serve(db_url, host, port, api_key=api_key, on_ready=ready, workers=workers)
     except (DatabaseError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 

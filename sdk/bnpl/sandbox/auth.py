@@ -139,8 +139,7 @@ def authenticate(db: Database, authorization: str | None, *, secret_required: bo
         raise AuthError(
             "authentication_error", "invalid_api_key", "Malformed API key: expected 'Authorization: Bearer sk_test_…'"
         )
-    with db.transaction(readonly=True) as tx:
-        row = tx.fetchone("SELECT merchant_id, kind, revoked_at FROM api_keys WHERE key_hash = ?", (_hash(key),))
+    row = db.read_one("SELECT merchant_id, kind, revoked_at FROM api_keys WHERE key_hash = ?", (_hash(key),))
     if row is None:
         raise AuthError("authentication_error", "invalid_api_key", f"Invalid API key ending in {key[-4:]}")
     if row["revoked_at"] is not None:

@@ -247,6 +247,20 @@ class Database:
             with conn.transaction(), conn.cursor() as cur:
                 yield Transaction(cur, self._translate_pg)
 
+    def read_one(self, sql: str, params: Params = ()) -> Row | None:
+        """One single-statement read outside any explicit transaction (a statement is atomic on its own):
+        no BEGIN/COMMIT, which on PostgreSQL saves two network round trips."""
+        conn = self._conn()
+        if self.dialect == "sqlite":
+            cur = conn.execute(sql, params)
+            row: Row | None = cur.fetchone()
+            cur.close()
+            return row
+        with conn.cursor() as cur:
+            cur.execute(self._translate_pg(sql), params)
+            found: Row | None = cur.fetchone()
+            return found
+
     def close(self) -> None:
         """Close every connection this object opened (call once, when the server stops)."""
         if self.dialect == "sqlite" and self._checkpointer is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -167,15 +168,30 @@ def serve(
     *,
     api_key: str | None = None,
     on_ready: Any = None,
+    workers: int = 1,
 ) -> None:
-    """Run the sandbox in the foreground until interrupted; ``on_ready(info)`` is called once it listens."""
+    """Run the sandbox in the foreground until interrupted; ``on_ready(info)`` is called once it listens.
+
+    ``workers > 1`` (PostgreSQL only) forks that many server processes sharing the listening socket; each
+    opens its own connections and runs its own delivery worker and expiry sweep (both are safe to race).
+    SQLite is refused there: its writers serialise on one file lock, so more processes only add lock waits.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     db, merchant, secret, publishable = open_sandbox(db_url, api_key=api_key)
+    if workers > 1 and db.dialect != "postgres":
+        db.close()
+        raise ValueError("--workers > 1 needs PostgreSQL (--db postgresql://…); SQLite serves best from one process")
     sock = _bind(host, port)
     base_url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
-    server = uvicorn.Server(_config(create_app(db, settings=Settings(base_url=base_url)), "warning"))
     info = SandboxInfo(
         base_url=base_url, secret_key=secret, publishable_key=publishable, merchant_id=merchant, db_url=db_url, db=db
     )
+    if workers > 1:
+        db.close()  # each worker opens its own connections after the fork
+        _serve_forked(db_url, base_url, sock, workers, on_ready, info)
+        return
+    server = uvicorn.Server(_config(create_app(db, settings=Settings(base_url=base_url)), "warning"))
     if on_ready is not None:
         on_ready(info)
     try:
@@ -183,3 +199,45 @@ def serve(
     finally:
         sock.close()
         db.close()
+
+
+def _serve_forked(db_url: str, base_url: str, sock: socket.socket, workers: int, on_ready: Any, info: Any) -> None:
+    """Fork ``workers`` uvicorn processes on ``sock``; forward SIGINT/SIGTERM to them and wait for all."""
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker: its own database connections, app and event loop
+            code = 0
+            try:
+                db = Database.open(db_url)
+                server = uvicorn.Server(_config(create_app(db, settings=Settings(base_url=base_url)), "warning"))
+                server.run(sockets=[sock])
+                db.close()
+            except BaseException:  # report, then leave without running the parent's cleanup
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if on_ready is not None:
+            on_ready(info)  # the socket listens already: connections queue until a worker accepts
+        for child in children:
+            while True:
+                try:
+                    os.waitpid(child, 0)
+                    break
+                except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for old platforms
+                    continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

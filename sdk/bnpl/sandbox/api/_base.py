@@ -41,6 +41,10 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 JSON: Final = "application/json"
+DB_THREADS: Final = 8
+"""PostgreSQL work runs on at most this many threads per process: enough to overlap network round trips,
+few enough that 32 concurrent requests don't spend their CPU handing the GIL around."""
+_LIMITER: Final = "db_thread_limiter"
 
 
 @dataclass(slots=True)
@@ -170,7 +174,10 @@ def run_sync(state: SandboxState, fn: Callable[[], T]) -> Any:
             return fn()
 
         return inline()
-    return anyio.to_thread.run_sync(fn)
+    limiter = state.extra.get(_LIMITER)
+    if limiter is None:  # created on the event loop, on first use
+        limiter = state.extra[_LIMITER] = anyio.CapacityLimiter(DB_THREADS)
+    return anyio.to_thread.run_sync(fn, limiter=limiter)
 
 
 Work = Callable[[Caller, bytes, str], str]

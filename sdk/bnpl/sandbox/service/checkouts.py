@@ -194,8 +194,10 @@ def _lock(tx: Transaction, merchant_id: str, checkout_id: str) -> Row:
 
 def get_checkout(db: Database, merchant_id: str, checkout_id: str) -> Checkout:
     """One of the merchant's checkouts (404 for anyone else's)."""
-    with db.transaction(readonly=True) as tx:
-        return checkout_from_row(_fetch(tx, merchant_id, checkout_id))
+    row = db.read_one("SELECT * FROM checkouts WHERE id = ? AND merchant_id = ?", (checkout_id, merchant_id))
+    if row is None:
+        raise NotFoundError("checkout", checkout_id)
+    return checkout_from_row(row)
 
 
 def list_checkouts(db: Database, merchant_id: str, params: CheckoutListParams) -> CheckoutList:
@@ -370,6 +372,5 @@ def approve_checkout(
 def checkout_merchant(db: Database, checkout_id: str) -> str | None:
     """The merchant owning a checkout (for the hosted page, which the customer reaches without a merchant
     key), or None when there is no such checkout."""
-    with db.transaction(readonly=True) as tx:
-        row = tx.fetchone("SELECT merchant_id FROM checkouts WHERE id = ?", (checkout_id,))
+    row = db.read_one("SELECT merchant_id FROM checkouts WHERE id = ?", (checkout_id,))
     return None if row is None else str(row["merchant_id"])
