@@ -110,7 +110,8 @@ def server(db_url: str, workers: int, delivery: bool = True) -> Iterator[dict[st
         info["pid"] = str(proc.pid)
         yield info
     finally:
-        proc.send_signal(signal.SIGINT)
+        # SIGINT lets py-spy write its profile; the CLI itself stops quietly on SIGTERM.
+        proc.send_signal(signal.SIGINT if os.environ.get("BNPL_BENCH_PYSPY") else signal.SIGTERM)
         proc.wait(20)
 
 

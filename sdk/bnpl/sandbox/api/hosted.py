@@ -45,15 +45,20 @@ async def _form(request: Request) -> dict[str, Any]:
 
 def _authorise(state: SandboxState, checkout_id: str, token: str | None, key: str | None) -> str:
     """The merchant of the checkout, once the token (and the publishable key, if required) check out."""
-    merchant = service.checkout_merchant(state.db, checkout_id)
-    if merchant is None or not verify_hosted_token(state.hosted_secret, checkout_id, token):
+    return _owner(state, checkout_id, token, key)[0]
+
+
+def _owner(state: SandboxState, checkout_id: str, token: str | None, key: str | None) -> tuple[str, str | None]:
+    """``(merchant, return_url)`` of the checkout, once the token (and the key, if given) check out."""
+    owner = service.checkout_owner(state.db, checkout_id)
+    if owner is None or not verify_hosted_token(state.hosted_secret, checkout_id, token):
         # Same answer for a missing checkout and a wrong token: the URL is the capability.
         raise ServiceError("This approval link is invalid or has been tampered with", code="invalid_token")
     if key is not None:
         caller = authenticate(state.db, f"Bearer {key}", secret_required=False)
-        if caller.merchant_id != merchant:
+        if caller.merchant_id != owner[0]:
             raise AuthError("permission_error", "key_mismatch", "This key does not belong to the checkout's merchant")
-    return merchant
+    return owner
 
 
 def _failure(exc: Exception) -> Response:
@@ -109,8 +114,8 @@ async def confirm(request: Request) -> Response:
             "authentication_error", "The merchant's publishable key (key=pk_test_…) is required", code="missing_api_key"
         )
 
-    def work() -> Any:
-        merchant = _authorise(state, checkout_id, token, key)
+    def work() -> str | None:
+        merchant, return_url = _owner(state, checkout_id, token, key)
         service.approve_checkout(
             state.db,
             merchant,
@@ -119,13 +124,13 @@ async def confirm(request: Request) -> Response:
             state.now(),
             authorization_ttl_seconds=state.settings.authorization_ttl_seconds,
         )
-        return service.get_checkout(state.db, merchant, checkout_id)
+        return return_url  # fixed at creation: no need to read the checkout again
 
     try:
-        checkout = await run_sync(state, work)
+        return_url = await run_sync(state, work)
     except (ServiceError, AuthError) as exc:
         return _failure(exc)
-    target = _with_query(checkout.return_url or state.settings.base_url, checkout_id=checkout_id, status="approved")
+    target = _with_query(return_url or state.settings.base_url, checkout_id=checkout_id, status="approved")
     return RedirectResponse(target, status_code=303)
 
 

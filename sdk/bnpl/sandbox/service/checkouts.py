@@ -34,6 +34,7 @@ __all__ = [
     "OfferedPlan",
     "approve_checkout",
     "cancel_checkout",
+    "checkout_owner",
     "create_checkout",
     "decline_checkout",
     "get_checkout",
@@ -363,10 +364,16 @@ def approve_checkout(
             # The row as locked above plus the two columns just set (no second read).
             snap = checkout_from_row(row).model_copy(update={"status": "approved", "order_id": order_id})
             emit_event(tx, merchant_id, "checkout.approved", checkout_id, snap.model_dump_json(), now)
-            order = load_order(tx, merchant_id, order_id)
+            order = load_order(tx, merchant_id, order_id, fresh=True)
             emit_event(tx, merchant_id, "order.authorized", order_id, order.model_dump_json(), now)
             return order
     raise ConflictError(f"checkout {checkout_id} has expired", code="checkout_expired")
+
+
+def checkout_owner(db: Database, checkout_id: str) -> tuple[str, str | None] | None:
+    """``(merchant_id, return_url)`` of a checkout (one indexed read, for the hosted approval), or None."""
+    row = db.read_one("SELECT merchant_id, return_url FROM checkouts WHERE id = ?", (checkout_id,))
+    return None if row is None else (str(row["merchant_id"]), row["return_url"])
 
 
 def checkout_merchant(db: Database, checkout_id: str) -> str | None:

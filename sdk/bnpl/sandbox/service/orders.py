@@ -178,11 +178,17 @@ def _children(tx: Transaction, order_id: str) -> tuple[list[Row], list[Row], lis
     return inst, caps, refs
 
 
-def load_order(tx: Transaction, merchant_id: str, order_id: str) -> Order:
-    """The full order (schedule, captures, refunds) as the merchant sees it, inside ``tx``."""
+def load_order(tx: Transaction, merchant_id: str, order_id: str, *, fresh: bool = False) -> Order:
+    """The full order (schedule, captures, refunds) as the merchant sees it, inside ``tx``.
+
+    ``fresh=True`` (an order created in this transaction) skips the reads of captures and refunds: it has none.
+    """
     row = tx.fetchone("SELECT * FROM orders WHERE id = ? AND merchant_id = ?", (order_id, merchant_id))
     if row is None:
         raise NotFoundError("order", order_id)
+    if fresh:
+        inst = tx.fetchall("SELECT * FROM instalments WHERE order_id = ? ORDER BY number", (order_id,))
+        return _order_from_rows(row, inst, [], [])
     return _order_from_rows(row, *_children(tx, order_id))
 
 
