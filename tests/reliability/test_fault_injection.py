@@ -75,8 +75,10 @@ class OrderModel:
 
 
 def _classify(exc: BNPLError) -> str:
+    """A final 4xx is a refusal, except the ones that say nothing about the outcome: 408, 429, and the 409 "the
+    first request with this key is still running" (retries exhausted while a delayed copy was being applied)."""
     if isinstance(exc, APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (408, 429):
-        return "refused"
+        return "unknown" if exc.code == "idempotency_request_in_progress" else "refused"
     return "unknown"
 
 
@@ -189,7 +191,8 @@ class Run:
                 seen = client.checkouts.retrieve(checkout.id)
             except BNPLError:
                 continue
-            op.outcome = "done" if seen.status == "approved" else "refused"
+            # Still open is not a refusal: a delayed confirm of the customer's may yet arrive and approve it.
+            op.outcome = "done" if seen.status == "approved" else "unknown"
             op.order_id = seen.order_id
             return seen.order_id if seen.status == "approved" else None
         op.outcome = "unknown"

@@ -56,11 +56,11 @@ def _activity(client: bnpl.Client, rng: random.Random, orders: list[str]) -> Non
         capturable = order.amount_authorized - order.amount_captured - order.amount_voided
         refundable = order.amount_captured - order.amount_refunded
         draw = rng.random()
-        if capturable > 0 and draw < 0.6:
+        if capturable > 0 and draw < 0.6 and order.status in ("authorized", "partially_captured"):
             client.orders.capture(order_id, amount=rng.randrange(1, capturable + 1))
         elif refundable > 0 and draw < 0.9:
             client.orders.refund(order_id, amount=rng.randrange(1, refundable + 1))
-        elif capturable > 0:
+        elif capturable > 0 and order.status in ("authorized", "partially_captured"):
             client.orders.void(order_id)
 
 
