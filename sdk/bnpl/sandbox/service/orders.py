@@ -283,12 +283,12 @@ def _reduce_schedule(tx: Transaction, order_id: str, amount: int) -> None:
 
 def _set_amounts(tx: Transaction, row: Row, captured: int, refunded: int, voided: int) -> None:
     # Call after the schedule has been reduced: a refund that waives the overdue instalments ends arrears.
-    overdue = tx.fetchone(
-        "SELECT 1 AS x FROM instalments WHERE order_id = ? AND status = 'overdue' LIMIT 1", (row["id"],)
+    # Only an order in arrears has overdue instalments (the clock marks both in one step), so others skip the read.
+    overdue = row["status"] == "in_arrears" and (
+        tx.fetchone("SELECT 1 AS x FROM instalments WHERE order_id = ? AND status = 'overdue' LIMIT 1", (row["id"],))
+        is not None
     )
-    status = derive_status(
-        row["status"], row["amount_authorized"], captured, refunded, voided, overdue=overdue is not None
-    )
+    status = derive_status(row["status"], row["amount_authorized"], captured, refunded, voided, overdue=overdue)
     tx.execute(
         "UPDATE orders SET amount_captured = ?, amount_refunded = ?, amount_voided = ?, status = ? WHERE id = ?",
         (captured, refunded, voided, status, row["id"]),
