@@ -14,11 +14,16 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-__all__ = ["HostedPageError", "HostedPageOutcome", "complete_hosted_page"]
+__all__ = ["HostedPageClosedError", "HostedPageError", "HostedPageOutcome", "complete_hosted_page"]
 
 
 class HostedPageError(RuntimeError):
     """The hosted page could not be walked: not a page with the approval form, or an unexpected answer."""
+
+
+class HostedPageClosedError(HostedPageError):
+    """The lender refused the submitted form because the checkout is no longer open: declined at approval (e.g.
+    the customer's credit is already in use by other orders), expired, or approved/canceled meanwhile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,8 @@ def complete_hosted_page(
             raise HostedPageError(f"plan {plan} is not offered; the page offers plans 0 to {len(reader.plans) - 1}")
         form = {**reader.hidden, "plan": reader.plans[plan], "action": action}
         answer = client.post(urljoin(str(page.url), reader.action), data=form, follow_redirects=False)
+        if answer.status_code == 409:
+            raise HostedPageClosedError("the lender closed the checkout instead: retrieve it to see why")
         if answer.status_code not in (302, 303):
             raise HostedPageError(f"submitting the approval form answered {answer.status_code}, not a redirect")
         location = urljoin(str(page.url), answer.headers["location"])

@@ -25,7 +25,7 @@ from bnpl.sandbox.service._common import (
     to_us,
 )
 from bnpl.sandbox.service.clocks import clock_now, object_now
-from bnpl.sandbox.service.customers import resolve_customer
+from bnpl.sandbox.service.customers import customer_history, resolve_customer
 from bnpl.sandbox.service.decisions import decide
 from bnpl.sandbox.service.orders import insert_order, load_order
 from bnpl.sandbox.service.quotes import OfferTerms, option_of, quote
@@ -144,6 +144,7 @@ def create_checkout(
                 "terms": [[p, n, m, str(a), str(f), label] for p, n, m, a, f, label in priced],
                 "score": outcome.score,
                 "persona": outcome.persona,
+                "limit": outcome.credit_limit,
             }
         )
         values = {
@@ -330,6 +331,7 @@ def approve_checkout(
     ``instalments``, ``authorization_expires_at`` set), and ``checkout.approved`` + ``order.authorized`` are
     written to the outbox. 409 when the checkout is no longer open; 400 ``param=plan`` for a bad choice.
     """
+    declined: str | None = None
     with db.transaction() as tx:
         row = _lock(tx, merchant_id, checkout_id)
         now = object_now(tx, row["test_clock_id"], now)
@@ -344,30 +346,83 @@ def approve_checkout(
                     code="parameter_invalid",
                     param="plan",
                 )
-            chosen = _offer(stored, row, plan_choice)  # only the chosen plan is priced (quotes are cached)
-            order_id = new_id("ord_")
-            tx.execute(
-                "UPDATE checkouts SET status = 'approved', order_id = ? WHERE id = ? AND status = 'open'",
-                (order_id, checkout_id),
-            )
-            insert_order(
-                tx,
-                order_id=order_id,
-                checkout=row,
-                offer=chosen.option,
-                plan=chosen.quote,
-                subsidy=int(stored["subsidy"]),
-                start=date.fromisoformat(stored["start"]),
-                now=now,
-                expires=now + timedelta(seconds=authorization_ttl_seconds),
-            )
-            # The row as locked above plus the two columns just set (no second read).
-            snap = checkout_from_row(row).model_copy(update={"status": "approved", "order_id": order_id})
-            emit_event(tx, merchant_id, "checkout.approved", checkout_id, snap.model_dump_json(), now)
-            order = load_order(tx, merchant_id, order_id, fresh=True)
-            emit_event(tx, merchant_id, "order.authorized", order_id, order.model_dump_json(), now)
-            return order
+            declined = _credit_check(tx, row, stored)
+            if declined is None:
+                return _authorize(tx, merchant_id, row, stored, plan_choice, now, authorization_ttl_seconds)
+            _decline(tx, merchant_id, row, declined, now)
+    if declined is not None:
+        raise ConflictError(f"checkout {checkout_id} was declined at approval: {declined}", code="checkout_declined")
     raise ConflictError(f"checkout {checkout_id} has expired", code="checkout_expired")
+
+
+def _credit_check(tx: Transaction, row: Row, stored: dict[str, Any]) -> str | None:
+    """Re-check the customer's credit inside the approval transaction, with the customer row locked.
+
+    Checkouts are decided when they are opened, so several open checkouts (from one or several merchants) could
+    otherwise all be approved and together exceed the limit. Returns a decline reason, or None when the order fits.
+    """
+    customer_id = row["customer_id"]
+    if customer_id is None:
+        return None
+    # A no-op UPDATE locks the customer row (PostgreSQL; SQLite writers are serialised already), so two
+    # approvals for one customer are checked one after the other.
+    customer = tx.fetchone(
+        "UPDATE customers SET frozen = frozen WHERE id = ? RETURNING credit_limit, frozen", (customer_id,)
+    )
+    if customer is None:
+        return None
+    if customer["frozen"]:
+        return "credit_frozen"
+    limit = customer["credit_limit"] if customer["credit_limit"] is not None else stored.get("limit")
+    if limit is None:
+        return None
+    outstanding = customer_history(tx, customer_id).outstanding_minor
+    return "insufficient_credit" if outstanding + int(row["amount"]) > int(limit) else None
+
+
+def _decline(tx: Transaction, merchant_id: str, row: Row, reason: str, now: datetime) -> None:
+    checkout_id = row["id"]
+    tx.execute(
+        "UPDATE checkouts SET status = 'declined', decline_reason = ? WHERE id = ? AND status = 'open'",
+        (reason, checkout_id),
+    )
+    snap = checkout_from_row(row).model_copy(update={"status": "declined", "decline_reason": reason})
+    emit_event(tx, merchant_id, "checkout.declined", checkout_id, snap.model_dump_json(), now)
+
+
+def _authorize(
+    tx: Transaction,
+    merchant_id: str,
+    row: Row,
+    stored: dict[str, Any],
+    plan_choice: int,
+    now: datetime,
+    authorization_ttl_seconds: int,
+) -> Order:
+    checkout_id = row["id"]
+    chosen = _offer(stored, row, plan_choice)  # only the chosen plan is priced (quotes are cached)
+    order_id = new_id("ord_")
+    tx.execute(
+        "UPDATE checkouts SET status = 'approved', order_id = ? WHERE id = ? AND status = 'open'",
+        (order_id, checkout_id),
+    )
+    insert_order(
+        tx,
+        order_id=order_id,
+        checkout=row,
+        offer=chosen.option,
+        plan=chosen.quote,
+        subsidy=int(stored["subsidy"]),
+        start=date.fromisoformat(stored["start"]),
+        now=now,
+        expires=now + timedelta(seconds=authorization_ttl_seconds),
+    )
+    # The row as locked above plus the two columns just set (no second read).
+    snap = checkout_from_row(row).model_copy(update={"status": "approved", "order_id": order_id})
+    emit_event(tx, merchant_id, "checkout.approved", checkout_id, snap.model_dump_json(), now)
+    order = load_order(tx, merchant_id, order_id, fresh=True)
+    emit_event(tx, merchant_id, "order.authorized", order_id, order.model_dump_json(), now)
+    return order
 
 
 def checkout_owner(db: Database, checkout_id: str) -> tuple[str, str | None] | None:
