@@ -17,6 +17,7 @@ __all__ = [
     "ServiceError",
     "dumps",
     "emit_event",
+    "events_emitted",
     "from_us",
     "new_id",
     "to_us",
@@ -82,6 +83,22 @@ def dumps(value: Any) -> str:
 _SEQUENCE_TABLES: Final = {"chk_": "checkouts", "ord_": "orders", "cus_": "customers"}
 
 
+class _Tally:
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+_EMITTED: Final = _Tally()
+
+
+def events_emitted() -> int:
+    """How many events this process has written so far (committed or rolled back): a cheap change detector, so
+    the API wakes the delivery worker only after a request that wrote events."""
+    return _EMITTED.n
+
+
 def emit_event(
     tx: Transaction, merchant_id: str, event_type: str, object_id: str, data_json: str, now: datetime
 ) -> str:
@@ -118,4 +135,5 @@ def emit_event(
         "INSERT INTO events (id, merchant_id, type, object_id, sequence, payload, created) VALUES (?,?,?,?,?,?,?)",
         (event_id, merchant_id, event_type, object_id, sequence, payload, to_us(created)),
     )
+    _EMITTED.n += 1  # racy across threads: a lost update only delays delivery to the worker's next poll
     return event_id
