@@ -32,6 +32,7 @@ from bnpl.sandbox.delivery import (
     webhook_id_for,
 )
 from bnpl.sandbox.delivery_log import list_attempts, redeliver
+from bnpl.sandbox.delivery_schema import DELIVERY_MIGRATIONS, ensure_delivery_schema, migrate_delivery
 from bnpl.sandbox.migrations import migrate
 from bnpl.sandbox.service._common import dumps, emit_event, to_us
 from bnpl.sandbox.service.checkouts import cancel_checkout, create_checkout
@@ -476,6 +477,127 @@ def test_redelivery_queues_a_fresh_schedule(db: Database, receivers: list[Receiv
     assert len(r.received) == 3
     assert all(x.verified for x in r.received)
     assert len({x.headers["webhook-id"] for x in r.received}) == 1
+
+
+# --- the fan-out queue ------------------------------------------------------------------------------------
+
+
+def pending(db: Database) -> list[int]:
+    with db.transaction(readonly=True) as tx:
+        return [int(r["event_pk"]) for r in tx.fetchall("SELECT event_pk FROM delivery_pending ORDER BY event_pk")]
+
+
+def event_pks(db: Database, merchant_id: str) -> list[int]:
+    with db.transaction(readonly=True) as tx:
+        rows = tx.fetchall("SELECT pk FROM events WHERE merchant_id = ? ORDER BY pk", (merchant_id,))
+    return [int(r["pk"]) for r in rows]
+
+
+def test_only_events_of_merchants_with_an_enabled_endpoint_are_queued(db: Database, receivers: list[Receiver]) -> None:
+    ensure_delivery_schema(db)
+    quiet, listening = merchant(db), merchant(db)
+    canceled_event(db, quiet)
+    assert event_pks(db, quiet)
+    assert pending(db) == []  # nobody listens: the worker has nothing to read, let alone write
+    r = receiver(receivers)
+    endpoint(db, listening, r.url)
+    mine = canceled_event(db, listening)
+    assert pending(db) == event_pks(db, listening)
+    w = worker(db, Clock())
+    try:
+        assert w.run_due(T0) == 1
+        assert pending(db) == []
+        assert w.fan_out(T0) == 0  # taken off the queue: fanned out once
+        assert w.run_due(T0) == 0
+    finally:
+        w.close()
+    assert [json.loads(x.body)["id"] for x in r.received] == [mine]
+
+
+def test_an_endpoint_receives_the_events_written_after_it_exists(db: Database, receivers: list[Receiver]) -> None:
+    ensure_delivery_schema(db)
+    m = merchant(db)
+    canceled_event(db, m)  # before any endpoint: nobody was subscribed when it happened
+    r = receiver(receivers)
+    endpoint(db, m, r.url)
+    after = canceled_event(db, m)
+    w = worker(db, Clock())
+    try:
+        assert w.run_due(T0) == 1
+    finally:
+        w.close()
+    assert [json.loads(x.body)["id"] for x in r.received] == [after]
+
+
+def test_upgrade_from_version_1_queues_what_it_had_not_fanned_out(db: Database, receivers: list[Receiver]) -> None:
+    version, _, statements = DELIVERY_MIGRATIONS[0]
+    assert version == 1
+    assert isinstance(statements, tuple)
+    with db.transaction() as tx:  # a database a version-1 worker ran on
+        for statement in statements:
+            tx.execute(statement.replace("{PK}", "pk INTEGER PRIMARY KEY"))
+        tx.execute("INSERT INTO meta (key, value) VALUES ('delivery_schema_version', '1')")
+    m = merchant(db)
+    r = receiver(receivers)
+    endpoint(db, m, r.url)
+    done = canceled_event(db, m)
+    left = canceled_event(db, m)
+    with db.transaction() as tx:  # version 1 fanned out the first event and its checkout's, not the second's
+        tx.execute(
+            "INSERT INTO delivery_fanout (event_pk, fanned) SELECT pk, 0 FROM events WHERE object_id = "
+            "(SELECT object_id FROM events WHERE id = ?)",
+            (done,),
+        )
+    assert migrate_delivery(db) == 2
+    w = worker(db, Clock())
+    try:
+        assert w.run_due(T0) == 1
+    finally:
+        w.close()
+    assert [json.loads(x.body)["id"] for x in r.received] == [left]
+
+
+def test_events_committed_out_of_pk_order_are_each_fanned_out_once_postgres(
+    postgres_url: str, receivers: list[Receiver]
+) -> None:
+    import psycopg
+
+    schema = "delivery_" + secrets.token_hex(6)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    first = Database.open(postgres_url, schema=schema)
+    second = Database.open(postgres_url, schema=schema)  # another process's connection
+    try:
+        migrate(first)
+        ensure_delivery_schema(first)
+        m = merchant(first)
+        r = receiver(receivers)
+        endpoint(first, m, r.url)
+        slow_checkout, fast_checkout = checkout(first, m), checkout(first, m)
+        w = worker(second, Clock())
+        try:
+            slow = first.transaction()
+            tx = slow.__enter__()
+            try:
+                slow_id = emit_event(tx, m, "checkout.canceled", slow_checkout, "{}", T0)  # the lower pk...
+                with second.transaction() as other:
+                    fast_id = emit_event(other, m, "checkout.canceled", fast_checkout, "{}", T0)
+                assert w.run_due(T0) == 1  # ...is not committed yet: only the higher one goes out
+            finally:
+                slow.__exit__(None, None, None)
+            assert w.run_due(T0) == 1  # committed late, still fanned out
+            assert w.run_due(T0) == 0
+        finally:
+            w.close()
+        assert [json.loads(x.body)["id"] for x in r.received] == [fast_id, slow_id]
+        with first.transaction(readonly=True) as check:
+            rows = check.fetchall("SELECT id FROM events WHERE id IN (?, ?) ORDER BY pk", (slow_id, fast_id))
+        assert [row["id"] for row in rows] == [slow_id, fast_id]
+    finally:
+        first.close()
+        second.close()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 # --- concurrency ---------------------------------------------------------------------------------------------

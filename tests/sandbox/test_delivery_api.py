@@ -172,3 +172,42 @@ def test_background_worker_can_be_disabled(tmp_path: Path, hooks: Receiver, monk
         finally:
             stepped.close()
     assert [json.loads(r.body)["type"] for r in hooks.received] == ["checkout.canceled"]
+
+
+async def test_only_requests_that_wrote_events_wake_the_worker(tmp_path: Path) -> None:
+    from starlette.responses import PlainTextResponse
+    from starlette.types import Receive, Scope, Send
+
+    from bnpl.models.checkouts import CheckoutCreateParams
+    from bnpl.sandbox.db import Database
+    from bnpl.sandbox.delivery_api import _NotifyAfterWrites
+    from bnpl.sandbox.migrations import migrate
+    from bnpl.sandbox.service._common import emit_event
+    from bnpl.sandbox.service.checkouts import create_checkout
+
+    db = Database.open(str(tmp_path / "wake.db"))
+    try:
+        migrate(db)
+        now = datetime.now(UTC)
+        merchant_id = create_merchant(db, now).merchant_id
+        params = CheckoutCreateParams.model_validate(checkout_body())
+        checkout_id = create_checkout(db, merchant_id, params, now=now, approval_url_for=lambda c: c).id
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["path"] == "/emits":
+                with db.transaction() as tx:
+                    emit_event(tx, merchant_id, "checkout.canceled", checkout_id, "{}", now)
+            await PlainTextResponse("ok")(scope, receive, send)
+
+        woken: list[str] = []
+        wrapped = _NotifyAfterWrites(app, lambda: woken.append("wake"))
+        transport = httpx.ASGITransport(app=wrapped)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            assert (await client.post("/writes-no-event")).status_code == 200
+            assert woken == []  # e.g. a checkout create: no event, no wake-up
+            assert (await client.post("/emits")).status_code == 200
+            assert woken == ["wake"]
+            await client.get("/reads")
+            assert woken == ["wake"]
+    finally:
+        db.close()

@@ -6,7 +6,11 @@ Two ways to drive it, on the same code path:
 * ``DeliveryWorker.run_due(now)`` delivers everything due at ``now`` and returns the number of attempts made.
   Tests and the test-clock engine step it with their own clock, so 4 days of retries take a few calls.
 * ``start()`` / ``stop()`` run a background thread that wakes on :meth:`DeliveryWorker.notify` (the API calls it
-  after each commit) and otherwise polls every ``poll_interval`` seconds.
+  after a request that wrote events; wake-ups within 10 ms share one round) and otherwise polls every
+  ``poll_interval`` seconds.
+
+Fan-out reads a queue of new events (``delivery_pending``, fed by a trigger on ``events`` only while the event's
+merchant has an enabled endpoint), never the outbox itself, so a round with nothing to do is two indexed reads.
 
 Several workers (threads or processes) may share one database: an attempt is claimed with a conditional UPDATE
 of the delivery's lease, so two workers never send the same attempt. Delivery is at least once: a worker that
@@ -71,8 +75,17 @@ MAX_ATTEMPTS: Final = len(RETRY_SCHEDULE) + 1
 DEFAULT_TIMEOUT: Final = 15.0
 ENCRYPTION_KEY_INFO: Final = b"bnpl-webhook-encryption"
 _LEASE_MARGIN_S: Final = 30.0
-_FANOUT_LAG: Final = 1000  # PostgreSQL may commit a lower events.pk after a higher one; re-check a window
 _FANOUT_BATCH: Final = 500
+# The oldest queued events, removed as they are read (one statement: a second worker cannot read them too).
+_TAKE_SQLITE: Final = (
+    "DELETE FROM delivery_pending WHERE event_pk IN "
+    "(SELECT event_pk FROM delivery_pending ORDER BY event_pk LIMIT ?) RETURNING event_pk"
+)
+_TAKE_PG: Final = (
+    "DELETE FROM delivery_pending WHERE event_pk IN "
+    "(SELECT event_pk FROM delivery_pending ORDER BY event_pk LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING event_pk"
+)
+_COALESCE_S: Final = 0.01  # after a wake-up, wait this long so notifications arriving meanwhile share the round
 _ERROR_MAX: Final = 500
 
 Outcome = Literal["succeeded", "retrying", "abandoned", "failed"]
@@ -251,26 +264,40 @@ class DeliveryWorker:
                     )
 
     def fan_out(self, now: datetime | None = None) -> int:
-        """Create a pending delivery for each new event and each endpoint subscribed to it now (same merchant,
-        enabled, not deleted, ``enabled_events`` lists the type or ``"*"``); return how many were created."""
+        """Create a pending delivery for each queued event and each endpoint subscribed to it now (same
+        merchant, enabled, not deleted, ``enabled_events`` lists the type or ``"*"``); return how many were created.
+
+        Events are queued in ``delivery_pending`` by a trigger in the transaction that writes them (only while
+        their merchant has an enabled endpoint, see :mod:`bnpl.sandbox.delivery_schema`). Taking them off the
+        queue and inserting their deliveries is one transaction, so each event is fanned out exactly once even
+        with several workers, and a worker that dies midway leaves the events queued.
+        """
         when = self._checked(now if now is not None else self._now())
         now_us = to_us(when)
         created = 0
         while True:
-            # Look first without the write lock: most wake-ups find nothing new, and SQLite writers queue.
-            with self.db.transaction(readonly=True) as tx:
-                if not self._new_events(tx, 1):
-                    return created
+            # Look first without the write lock: most rounds find the queue empty, and SQLite writers queue.
+            if self.db.read_one("SELECT 1 FROM delivery_pending LIMIT 1") is None:
+                return created
             with self.db.transaction() as tx:
-                events = self._new_events(tx, _FANOUT_BATCH)
-                if not events:
-                    return created
+                taken = [int(r["event_pk"]) for r in tx.fetchall(self._take_sql, (_FANOUT_BATCH,))]
+                if not taken:
+                    return created  # another worker took them
+                marks = ",".join("?" * len(taken))  # placeholders only; the values are bound parameters
+                events = tx.fetchall(
+                    "SELECT pk, id, merchant_id, type FROM events WHERE pk IN (" + marks + ") ORDER BY pk",  # noqa: S608
+                    taken,
+                )
                 merchants = sorted({str(e["merchant_id"]) for e in events})
-                marks = ",".join("?" * len(merchants))  # placeholders only; the ids are bound parameters
-                endpoints = tx.fetchall(
-                    "SELECT id, merchant_id, enabled_events FROM webhook_endpoints WHERE status = 'enabled' AND "  # noqa: S608
-                    "deleted_at IS NULL AND merchant_id IN (" + marks + ")",
-                    merchants,
+                marks = ",".join("?" * len(merchants))
+                endpoints = (
+                    tx.fetchall(
+                        "SELECT id, merchant_id, enabled_events FROM webhook_endpoints WHERE status = 'enabled' "  # noqa: S608
+                        "AND deleted_at IS NULL AND merchant_id IN (" + marks + ") ORDER BY pk",
+                        merchants,
+                    )
+                    if merchants
+                    else []
                 )
                 for event in events:
                     for endpoint in endpoints:
@@ -282,22 +309,13 @@ class DeliveryWorker:
                                 "VALUES (?,?,?,?) ON CONFLICT (event_id, endpoint_id) DO NOTHING",
                                 (event["id"], endpoint["id"], now_us, now_us),
                             )
-                    tx.execute(
-                        "INSERT INTO delivery_fanout (event_pk, fanned) VALUES (?,?) ON CONFLICT (event_pk) DO NOTHING",
-                        (event["pk"], now_us),
-                    )
-            if len(events) < _FANOUT_BATCH:
+            if len(taken) < _FANOUT_BATCH:
                 return created
 
-    @staticmethod
-    def _new_events(tx: Transaction, limit: int) -> list[Row]:
-        top = tx.fetchone("SELECT MAX(event_pk) AS m FROM delivery_fanout")
-        floor = max(0, int(top["m"] or 0) - _FANOUT_LAG) if top is not None else 0
-        return tx.fetchall(
-            "SELECT e.pk, e.id, e.merchant_id, e.type FROM events e WHERE e.pk > ? AND NOT EXISTS "
-            "(SELECT 1 FROM delivery_fanout f WHERE f.event_pk = e.pk) ORDER BY e.pk LIMIT ?",
-            (floor, limit),
-        )
+    @property
+    def _take_sql(self) -> str:
+        # PostgreSQL: SKIP LOCKED lets a second process take the next rows instead of waiting for the first's.
+        return _TAKE_PG if self.db.dialect == "postgres" else _TAKE_SQLITE
 
     # --- background mode ------------------------------------------------------------------------------------
 
@@ -342,7 +360,9 @@ class DeliveryWorker:
             except Exception:
                 # A locked or briefly unreachable database must not kill the worker; try again next tick.
                 _log.exception("delivery round failed; retrying in %.1fs", self.poll_interval)
-            self._wake.wait(self.poll_interval)
+            if self._wake.wait(self.poll_interval):
+                # Coalesce: the notifications of a burst of requests become one round, not one round each.
+                self._stopping.wait(_COALESCE_S)
 
     # --- claiming and sending -------------------------------------------------------------------------------
 
@@ -357,16 +377,15 @@ class DeliveryWorker:
         now_us = to_us(when)
         lease_until = to_us(when + timedelta(seconds=self.timeout * 3 + _LEASE_MARGIN_S))
         jobs: list[_Job] = []
-        with self.db.transaction(readonly=True) as tx:
-            if (
-                tx.fetchone(
-                    "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND "
-                    "(lease_until IS NULL OR lease_until <= ?) LIMIT 1",
-                    (now_us, now_us),
-                )
-                is None
-            ):
-                return jobs  # nothing due: no write lock taken
+        if (
+            self.db.read_one(
+                "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND "
+                "(lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+                (now_us, now_us),
+            )
+            is None
+        ):
+            return jobs  # nothing due: no write lock taken
         with self.db.transaction() as tx:
             due = tx.fetchall(
                 "SELECT pk FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND "

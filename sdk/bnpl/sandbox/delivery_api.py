@@ -7,7 +7,8 @@ wiring of the :class:`~bnpl.sandbox.delivery.DeliveryWorker` into the app's life
   (:class:`~bnpl.sandbox.delivery_log.Redelivery`).
 
 ``attach_delivery(app)`` (called by ``create_app``) mounts :data:`router`, wakes the worker after every
-non-GET request (the commit of a state change and its events) and runs the worker for the app's lifetime.
+request that wrote events (the commit of a state change and its events) and runs the worker for the app's
+lifetime. A redelivery writes no event: its route wakes the worker itself.
 Disable the background worker (tests that step ``run_due`` themselves) with the environment variable
 ``BNPL_SANDBOX_DELIVERY=0`` or ``app.state.sandbox.extra["delivery_background"] = False`` before startup.
 """
@@ -31,6 +32,7 @@ from bnpl.sandbox.api._base import operation, parse_query, state_of
 from bnpl.sandbox.auth import Caller
 from bnpl.sandbox.delivery import DeliveryWorker
 from bnpl.sandbox.delivery_log import list_attempts, redeliver
+from bnpl.sandbox.service._common import events_emitted
 
 __all__ = ["DeliveryLogParams", "RedeliverParams", "attach_delivery", "router", "worker_of"]
 
@@ -88,22 +90,32 @@ async def redeliver_event(request: Request) -> Response:
         result = redeliver(state.db, caller.merchant_id, event_id, state.now(), endpoint_id=params.endpoint)
         return result.model_dump_json()
 
-    # The notify middleware wakes the worker once this POST has answered.
-    return await operation(request, work)
+    response = await operation(request, work)
+    worker = worker_of(request.app)
+    if worker is not None:
+        worker.notify()  # the queued delivery is due now (the middleware wakes only on new events)
+    return response
 
 
 class _NotifyAfterWrites:
-    """Pure ASGI middleware (no per-request overhead worth measuring): after a request that may have committed
-    events (anything but GET/HEAD/OPTIONS), wake the delivery worker."""
+    """Pure ASGI middleware: after a write request (not GET/HEAD/OPTIONS) during which this process wrote
+    events, wake the delivery worker. Requests that wrote none (a checkout create) leave it asleep; a wake-up
+    caused by a concurrent request's events is harmless (the worker coalesces them)."""
 
     def __init__(self, app: ASGIApp, notify: Callable[[], None]) -> None:
         self.app = app
         self.notify = notify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http" and scope.get("method") not in _READS:
-            self.notify()
+        if scope["type"] != "http" or scope.get("method") in _READS:
+            await self.app(scope, receive, send)
+            return
+        before = events_emitted()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if events_emitted() != before:
+                self.notify()
 
 
 def _background_enabled(app: FastAPI) -> bool:

@@ -2,9 +2,14 @@
 ``delivery_schema_version``), applied idempotently when a worker or the delivery API starts.
 
 It adds to the core's ``deliveries`` table a lease (``lease_token``, ``lease_until``: the conditional UPDATE that
-claims an attempt), and two tables: ``delivery_fanout`` (which events have been fanned out to endpoints) and
-``delivery_attempts`` (the per-endpoint delivery log). These statements can be folded into
-``bnpl.sandbox.migrations.MIGRATIONS`` as a later version without change; the marker then says "already done".
+claims an attempt), and the tables ``delivery_attempts`` (the per-endpoint delivery log) and ``delivery_pending``
+(version 2: the events still to fan out). An ``AFTER INSERT`` trigger on ``events`` queues an event there, in the
+transaction that writes it, when its merchant has an enabled endpoint; the worker takes rows off that queue with
+``DELETE … RETURNING``. So fan-out costs nothing while no merchant listens, never scans the outbox, and two
+workers (threads or processes) cannot both take one event, whatever order PostgreSQL commits the events' ``pk``
+in. ``delivery_fanout`` (version 1's record of fanned-out events) is no longer written. These statements can be
+folded into ``bnpl.sandbox.migrations.MIGRATIONS`` as a later version without change; the marker then says
+"already done".
 """
 
 from __future__ import annotations
@@ -39,8 +44,45 @@ _V1: Final[tuple[str, ...]] = (
     """CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, status)""",
 )
 
-DELIVERY_MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = ((1, "leases, fan-out, attempt log", _V1),)
-"""``(version, description, statements)`` in order; append new ones, never edit an applied one."""
+_V2_COMMON: Final[tuple[str, ...]] = (
+    """CREATE TABLE delivery_pending (event_pk BIGINT PRIMARY KEY)""",
+    # Events version 1 had not fanned out yet (its window: the last 1,000 behind the newest fanned out).
+    """INSERT INTO delivery_pending (event_pk) SELECT e.pk FROM events e
+        WHERE e.pk > (SELECT COALESCE(MAX(f.event_pk), 0) - 1000 FROM delivery_fanout f)
+        AND NOT EXISTS (SELECT 1 FROM delivery_fanout f WHERE f.event_pk = e.pk)
+        AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.merchant_id = e.merchant_id
+                    AND w.status = 'enabled' AND w.deleted_at IS NULL)""",
+)
+_V2: Final[dict[str, tuple[str, ...]]] = {
+    "sqlite": (
+        *_V2_COMMON,
+        """CREATE TRIGGER events_delivery_pending AFTER INSERT ON events
+            WHEN EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.merchant_id = NEW.merchant_id
+                         AND w.status = 'enabled' AND w.deleted_at IS NULL)
+            BEGIN INSERT INTO delivery_pending (event_pk) VALUES (NEW.pk); END""",
+    ),
+    "postgres": (
+        *_V2_COMMON,
+        # PostgreSQL's trigger WHEN cannot hold a subquery: the test lives in the function. Unqualified names
+        # resolve through search_path, so each schema's trigger feeds its own queue.
+        """CREATE OR REPLACE FUNCTION bnpl_delivery_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            IF EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.merchant_id = NEW.merchant_id
+                       AND w.status = 'enabled' AND w.deleted_at IS NULL) THEN
+                INSERT INTO delivery_pending (event_pk) VALUES (NEW.pk);
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE TRIGGER events_delivery_pending AFTER INSERT ON events FOR EACH ROW "
+        "EXECUTE FUNCTION bnpl_delivery_enqueue()",
+    ),
+}
+
+DELIVERY_MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...] | dict[str, tuple[str, ...]]], ...]] = (
+    (1, "leases, fan-out, attempt log", _V1),
+    (2, "fan-out queue fed by a trigger on events", _V2),
+)
+"""``(version, description, statements)`` in order (statements per dialect where they differ); append new ones,
+never edit an applied one."""
 
 
 def migrate_delivery(db: Database) -> int:
@@ -56,7 +98,7 @@ def migrate_delivery(db: Database) -> int:
         for number, _description, statements in DELIVERY_MIGRATIONS:
             if number <= version:
                 continue
-            for statement in statements:
+            for statement in statements[db.dialect] if isinstance(statements, dict) else statements:
                 tx.execute(statement.replace("{PK}", _PK[db.dialect]))
             version = number
         tx.execute(
