@@ -479,6 +479,24 @@ def test_redelivery_queues_a_fresh_schedule(db: Database, receivers: list[Receiv
     assert len({x.headers["webhook-id"] for x in r.received}) == 1
 
 
+def test_a_closed_worker_starts_new_senders_when_used_again(db: Database, receivers: list[Receiver]) -> None:
+    m = merchant(db)
+    r = receiver(receivers)
+    _, r.secret = endpoint(db, m, r.url)
+    w = worker(db, Clock())
+    w.close()  # before any attempt: nothing had been started
+    first = canceled_event(db, m)
+    try:
+        assert w.run_due(T0) == 1
+        w.close()
+        second = canceled_event(db, m)
+        assert w.run_due(T0) == 1
+    finally:
+        w.close()
+    assert [json.loads(x.body)["id"] for x in r.received] == [first, second]
+    assert all(x.verified for x in r.received)
+
+
 # --- the fan-out queue ------------------------------------------------------------------------------------
 
 

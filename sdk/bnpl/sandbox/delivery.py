@@ -20,11 +20,13 @@ dies mid-attempt leaves a lease that expires after ``timeout + 30 s``, and the a
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
 import random
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -217,13 +219,11 @@ class DeliveryWorker:
 
             user_agent = f"bnpl-sandbox/{__version__}"
         self.user_agent = user_agent
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(self.timeout),
-            limits=httpx.Limits(max_connections=max(concurrency, 4), max_keepalive_connections=max(concurrency, 4)),
-            follow_redirects=False,  # a redirect is not an acknowledgement (SPEC §4: only 2xx)
-            trust_env=False,  # proxy variables must not reroute deliveries to 127.0.0.1 receivers
-        )
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bnpl-delivery-send")
+        # The HTTP pool and sending threads start with the first attempt, over one SSL context per process
+        # (building one costs ~40 ms, and the test-clock engine makes a worker per advance).
+        self._http: httpx.Client | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._senders_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -253,7 +253,8 @@ class DeliveryWorker:
                 jobs = self._claim(when)
                 if not jobs:
                     return made
-                for result in self._pool.map(lambda job: self._attempt(job, when), jobs):
+                _, pool = self._senders()
+                for result in pool.map(lambda job: self._attempt(job, when), jobs):
                     made += 1
                     _log.debug(
                         "delivery %s -> %s attempt %d: %s",
@@ -341,9 +342,28 @@ class DeliveryWorker:
         self.close()
 
     def close(self) -> None:
-        """Release the HTTP connection pool and the sending threads."""
-        self._pool.shutdown(wait=True)
-        self._http.close()
+        """Release the HTTP connection pool and the sending threads (a later attempt starts new ones)."""
+        with self._senders_lock:
+            pool, self._pool = self._pool, None
+            http, self._http = self._http, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if http is not None:
+            http.close()
+
+    def _senders(self) -> tuple[httpx.Client, ThreadPoolExecutor]:
+        with self._senders_lock:
+            if self._http is None or self._pool is None:
+                size = max(self.concurrency, 4)
+                self._http = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout),
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                    follow_redirects=False,  # a redirect is not an acknowledgement (SPEC §4: only 2xx)
+                    trust_env=False,  # proxy variables must not reroute deliveries to 127.0.0.1 receivers
+                    verify=_ssl_context(),
+                )
+                self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bnpl-delivery-send")
+            return self._http, self._pool
 
     def __enter__(self) -> DeliveryWorker:
         self.start()
@@ -462,7 +482,7 @@ class DeliveryWorker:
         headers["user-agent"] = self.user_agent
         started = time.perf_counter()
         try:
-            response = self._http.post(job.url, content=job.body, headers=headers)
+            response = self._senders()[0].post(job.url, content=job.body, headers=headers)
         except httpx.TimeoutException as exc:
             return None, f"timeout after {self.timeout:g}s ({type(exc).__name__})", _elapsed_us(started)
         except httpx.HTTPError as exc:
@@ -543,6 +563,12 @@ class DeliveryWorker:
                     next_us,
                 ),
             )
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Shared by every worker's client (an SSLContext is safe to share once built); trust_env=False as above.
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def _elapsed_us(started: float) -> int:
