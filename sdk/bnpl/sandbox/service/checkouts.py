@@ -25,7 +25,7 @@ from bnpl.sandbox.service._common import (
     to_us,
 )
 from bnpl.sandbox.service.clocks import clock_now, object_now
-from bnpl.sandbox.service.customers import customer_history, resolve_customer
+from bnpl.sandbox.service.customers import credit_in_use, resolve_customer
 from bnpl.sandbox.service.decisions import decide
 from bnpl.sandbox.service.orders import insert_order, load_order
 from bnpl.sandbox.service.quotes import OfferTerms, option_of, quote
@@ -346,7 +346,7 @@ def approve_checkout(
                     code="parameter_invalid",
                     param="plan",
                 )
-            declined = _credit_check(tx, row, stored)
+            declined = _credit_check(tx, row, stored, row_lock=db.dialect == "postgres")
             if declined is None:
                 return _authorize(tx, merchant_id, row, stored, plan_choice, now, authorization_ttl_seconds)
             _decline(tx, merchant_id, row, declined, now)
@@ -355,7 +355,11 @@ def approve_checkout(
     raise ConflictError(f"checkout {checkout_id} has expired", code="checkout_expired")
 
 
-def _credit_check(tx: Transaction, row: Row, stored: dict[str, Any]) -> str | None:
+_READ_CUSTOMER = "SELECT credit_limit, frozen FROM customers WHERE id = ?"
+_LOCK_CUSTOMER = _READ_CUSTOMER + " FOR UPDATE"
+
+
+def _credit_check(tx: Transaction, row: Row, stored: dict[str, Any], *, row_lock: bool) -> str | None:
     """Re-check the customer's credit inside the approval transaction, with the customer row locked.
 
     Checkouts are decided when they are opened, so several open checkouts (from one or several merchants) could
@@ -364,11 +368,9 @@ def _credit_check(tx: Transaction, row: Row, stored: dict[str, Any]) -> str | No
     customer_id = row["customer_id"]
     if customer_id is None:
         return None
-    # A no-op UPDATE locks the customer row (PostgreSQL; SQLite writers are serialised already), so two
-    # approvals for one customer are checked one after the other.
-    customer = tx.fetchone(
-        "UPDATE customers SET frozen = frozen WHERE id = ? RETURNING credit_limit, frozen", (customer_id,)
-    )
+    # PostgreSQL: lock the customer row so two approvals for one customer are checked one after the other.
+    # SQLite: write transactions are already serialised (BEGIN IMMEDIATE), and a plain read writes no page.
+    customer = tx.fetchone(_LOCK_CUSTOMER if row_lock else _READ_CUSTOMER, (customer_id,))
     if customer is None:
         return None
     if customer["frozen"]:
@@ -376,7 +378,7 @@ def _credit_check(tx: Transaction, row: Row, stored: dict[str, Any]) -> str | No
     limit = customer["credit_limit"] if customer["credit_limit"] is not None else stored.get("limit")
     if limit is None:
         return None
-    outstanding = customer_history(tx, customer_id).outstanding_minor
+    outstanding = credit_in_use(tx, customer_id)
     return "insufficient_credit" if outstanding + int(row["amount"]) > int(limit) else None
 
 

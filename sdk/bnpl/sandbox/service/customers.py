@@ -8,7 +8,7 @@ from bnpl.models.customers import CustomerInfo
 from bnpl.sandbox.db import Row, Transaction
 from bnpl.sandbox.service._common import InvalidRequestError, new_id
 
-__all__ = ["HistoryRow", "customer_history", "identity_of", "resolve_customer"]
+__all__ = ["HistoryRow", "credit_in_use", "customer_history", "identity_of", "resolve_customer"]
 
 
 def identity_of(merchant_id: str, info: CustomerInfo) -> str:
@@ -82,17 +82,34 @@ def customer_history(tx: Transaction, customer_id: str) -> HistoryRow:
     )
     if row is None:  # pragma: no cover - an aggregate always returns a row
         raise InvalidRequestError("history unavailable")
-    paid_row = tx.fetchone(
-        "SELECT COALESCE(SUM(i.amount_paid - i.interest - i.fee), 0) AS repaid FROM instalments i "
-        "JOIN orders o ON o.id = i.order_id WHERE o.customer_id = ? "
-        "AND o.status NOT IN ('voided', 'expired', 'paid_off') "
-        "AND i.amount_paid > i.interest + i.fee",
-        (customer_id,),
-    )
-    repaid = int(paid_row["repaid"]) if paid_row is not None else 0
+    repaid = _principal_repaid(tx, customer_id) if int(row["outstanding"]) else 0
     return HistoryRow(
         orders_count=int(row["n"]),
         paid_off_count=int(row["paid"]),
         overdue_count=int(row["overdue"]),
         outstanding_minor=max(0, int(row["outstanding"]) - repaid),
     )
+
+
+def credit_in_use(tx: Transaction, customer_id: str) -> int:
+    """The customer's credit in use across merchants (authorized − voided − refunded − principal repaid, on
+    active orders): the same figure as ``customer_history(...).outstanding_minor``, in one indexed query for a
+    customer without active orders (the approval hot path)."""
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(amount_authorized - amount_voided - amount_refunded), 0) AS outstanding "
+        "FROM orders WHERE customer_id = ? AND status NOT IN ('voided', 'expired', 'paid_off')",
+        (customer_id,),
+    )
+    outstanding = int(row["outstanding"]) if row is not None else 0
+    return max(0, outstanding - _principal_repaid(tx, customer_id)) if outstanding else 0
+
+
+def _principal_repaid(tx: Transaction, customer_id: str) -> int:
+    row = tx.fetchone(
+        "SELECT COALESCE(SUM(i.amount_paid - i.interest - i.fee), 0) AS repaid FROM instalments i "
+        "JOIN orders o ON o.id = i.order_id WHERE o.customer_id = ? "
+        "AND o.status NOT IN ('voided', 'expired', 'paid_off') "
+        "AND i.amount_paid > i.interest + i.fee",
+        (customer_id,),
+    )
+    return int(row["repaid"]) if row is not None else 0
